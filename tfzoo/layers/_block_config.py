@@ -1,0 +1,34 @@
+"""Arguments shared by the encoder and decoder blocks (one place to validate them)."""
+
+import keras
+
+from tfzoo.layers.layer_norm import LayerNorm
+from tfzoo.layers.rms_norm import RMSNorm
+
+NORMS = ("layer_norm", "rms_norm")
+
+
+def make_norm(kind, epsilon, name, dtype):
+    if kind == "layer_norm":
+        return LayerNorm(epsilon=epsilon, name=name, dtype=dtype)
+    if kind == "rms_norm":
+        return RMSNorm(epsilon=epsilon, name=name, dtype=dtype)
+    raise ValueError(f"Unknown norm {kind!r}. Supported: {NORMS}.")
+
+
+def check_block_args(hidden_dim, num_heads, head_dim, norm, dropout, attention_dropout):
+    if norm not in NORMS:
+        raise ValueError(f"`norm` must be one of {NORMS}. Received: norm={norm!r}")
+    for name, value in (("dropout", dropout), ("attention_dropout", attention_dropout)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value}")
+    if hidden_dim is not None and head_dim is None and hidden_dim % num_heads:
+        raise ValueError(
+            f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Choose a "
+            f"hidden_dim that is a multiple of num_heads (e.g. {num_heads * max(1, hidden_dim // num_heads)}), "
+            f"or set head_dim explicitly."
+        )
+
+
+def serialize_initializer(initializer):
+    return keras.initializers.serialize(keras.initializers.get(initializer))

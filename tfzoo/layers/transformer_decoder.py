@@ -1,0 +1,163 @@
+import keras
+from keras import ops
+
+from tfzoo.layers._block_config import make_norm
+from tfzoo.layers.multi_head_attention import MultiHeadAttention
+from tfzoo.layers.transformer_encoder import TransformerEncoder
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class TransformerDecoder(TransformerEncoder):
+    """A Transformer decoder block: causal self-attention, optional cross-attention, feed-forward.
+
+    Takes every argument of `tfzoo.layers.TransformerEncoder`, plus `use_cross_attention`. With a
+    key/value cache it decodes incrementally: the cache holds the keys and values of every
+    position so far, and `cache_update_index` says where the new ones go. The cache is a plain
+    tensor updated with `slice_update`, so decoding runs inside an XLA-compiled while loop and in
+    exported graphs (TFLite `DYNAMIC_UPDATE_SLICE`).
+
+    Args:
+        use_cross_attention: bool. Add attention over `encoder_outputs` (encoder-decoder models).
+            Defaults to `False`.
+        **kwargs: the arguments of `TransformerEncoder`.
+
+    Call arguments:
+        inputs: float tensor `(batch, seq, hidden)`.
+        encoder_outputs: float tensor `(batch, src_seq, hidden)`; needed with cross-attention
+            unless `cross_attention_cache` is given.
+        padding_mask: bool/int `(batch, seq)`, or `(batch, max_len)` with a cache.
+        encoder_padding_mask: bool/int `(batch, src_seq)`.
+        attention_mask: bool/int `(batch, seq, key_len)`, combined with the causal mask.
+        position_bias: float tensor added to the self-attention logits.
+        self_attention_cache: float `(batch, 2, max_len, kv_heads, head_dim)`.
+        cache_update_index: int or scalar int tensor.
+        cross_attention_cache: float `(batch, 2, src_seq, kv_heads, head_dim)`, from
+            `compute_cross_attention_cache`.
+        training: bool.
+
+    Returns:
+        `outputs`; with a self-attention cache `(outputs, self_attention_cache)`; with
+        cross-attention and caches `(outputs, self_attention_cache, cross_attention_cache)`.
+
+    Example:
+
+    >>> block = tfzoo.layers.TransformerDecoder(num_heads=2, intermediate_dim=64, normalize_first=True)
+    >>> y = block(np.ones((2, 7, 16), "float32"))
+    """
+
+    def __init__(self, num_heads, intermediate_dim, use_cross_attention=False, **kwargs):
+        super().__init__(num_heads, intermediate_dim, **kwargs)
+        self.use_cross_attention = use_cross_attention
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.use_cross_attention:
+            self.cross_attention = MultiHeadAttention(
+                num_heads=self.num_heads,
+                head_dim=self.head_dim,
+                num_key_value_heads=self.num_key_value_heads,
+                dropout=self.attention_dropout,
+                use_bias=self.use_bias,
+                kernel_initializer=self.kernel_initializer,
+                dtype=self.dtype_policy,
+                name="cross_attention",
+            )
+            self.cross_attention.build(input_shape, input_shape)
+            self.cross_attention_norm = make_norm(
+                self.norm, self.layer_norm_epsilon, "cross_attention_norm", self.dtype_policy
+            )
+            self.cross_attention_norm.build(input_shape)
+            self.cross_attention_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+    def compute_cross_attention_cache(self, encoder_outputs):
+        """Keys and values of the encoder output, `(batch, 2, src_seq, kv_heads, head_dim)`.
+
+        Computed once per source and reused at every decoding step.
+        """
+        attention = self.cross_attention
+        return ops.stack(
+            [attention.key_dense(encoder_outputs), attention.value_dense(encoder_outputs)], axis=1
+        )
+
+    def call(
+        self,
+        inputs,
+        encoder_outputs=None,
+        padding_mask=None,
+        encoder_padding_mask=None,
+        attention_mask=None,
+        position_bias=None,
+        self_attention_cache=None,
+        cache_update_index=None,
+        cross_attention_cache=None,
+        return_attention_scores=False,
+        training=None,
+    ):
+        if self.use_cross_attention and encoder_outputs is None and cross_attention_cache is None:
+            raise ValueError(
+                "This decoder block has cross-attention: pass `encoder_outputs` (or a "
+                "`cross_attention_cache`)."
+            )
+        x = inputs
+        residual = x
+        if self.normalize_first:
+            x = self.self_attention_norm(x)
+        result = self.self_attention(
+            x,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            use_causal_mask=True,
+            position_bias=position_bias,
+            cache=self_attention_cache,
+            cache_update_index=cache_update_index if self_attention_cache is not None else None,
+            return_attention_scores=return_attention_scores,
+            training=training,
+        )
+        result = result if isinstance(result, tuple) else (result,)
+        attended = result[0]
+        if self_attention_cache is not None:
+            self_attention_cache = result[1]
+        scores = result[-1] if return_attention_scores else None
+        x = residual + self.self_attention_dropout(attended, training=training)
+        if not self.normalize_first:
+            x = self.self_attention_norm(x)
+
+        if self.use_cross_attention:
+            residual = x
+            if self.normalize_first:
+                x = self.cross_attention_norm(x)
+            if cross_attention_cache is None and self_attention_cache is not None:
+                cross_attention_cache = self.compute_cross_attention_cache(encoder_outputs)
+            crossed = self.cross_attention(
+                x,
+                value=encoder_outputs if encoder_outputs is not None else x,
+                padding_mask=encoder_padding_mask,
+                cache=cross_attention_cache,
+                training=training,
+            )
+            if cross_attention_cache is not None:
+                crossed = crossed[0]
+            x = residual + self.cross_attention_dropout(crossed, training=training)
+            if not self.normalize_first:
+                x = self.cross_attention_norm(x)
+
+        residual = x
+        if self.normalize_first:
+            x = self.feed_forward_norm(x)
+        x = residual + self.feed_forward(x, training=training)
+        if not self.normalize_first:
+            x = self.feed_forward_norm(x)
+
+        outputs = (x,)
+        if self_attention_cache is not None:
+            outputs += (self_attention_cache,)
+            if self.use_cross_attention:
+                outputs += (cross_attention_cache,)
+        if return_attention_scores:
+            outputs += (scores,)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"use_cross_attention": self.use_cross_attention})
+        return config

@@ -1,0 +1,190 @@
+import keras
+
+from tfzoo.layers._block_config import check_block_args, make_norm
+from tfzoo.layers.feed_forward import FeedForward
+from tfzoo.layers.multi_head_attention import MultiHeadAttention
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class TransformerEncoder(keras.layers.Layer):
+    """A Transformer encoder block: bidirectional self-attention and a feed-forward network.
+
+    Post-LN (`normalize_first=False`, BERT): `x = norm(x + attn(x))`, `x = norm(x + ffn(x))`.
+    Pre-LN (`normalize_first=True`): `x = x + attn(norm(x))`, `x = x + ffn(norm(x))`.
+
+    Args:
+        num_heads: int. Number of attention heads.
+        intermediate_dim: int. Width of the feed-forward hidden layer.
+        activation: string. Feed-forward activation. Defaults to `"gelu"`.
+        gated_ffn: bool. Gated feed-forward (SwiGLU/GeGLU). Defaults to `False`.
+        dropout: float. Dropout on the residual branches. Defaults to `0.0`.
+        attention_dropout: float. Dropout on the attention probabilities. Defaults to `0.0`.
+        layer_norm_epsilon: float. Epsilon of the norms. Defaults to `1e-12`.
+        normalize_first: bool. Pre-LN if `True`, post-LN if `False`. Defaults to `False`.
+        norm: string. `"layer_norm"` or `"rms_norm"`. Defaults to `"layer_norm"`.
+        num_key_value_heads: int. Grouped-query heads. Defaults to `num_heads`.
+        head_dim: int. Width of a head. Defaults to `hidden_dim // num_heads`.
+        use_bias: bool. Biases on the projections. Defaults to `True`.
+        rotary_max_wavelength: int or `None`. Enables RoPE. Defaults to `None`.
+        rotary_scaling_factor: float. Linear RoPE scaling. Defaults to `1.0`.
+        use_alibi: bool. ALiBi biases. Defaults to `False`.
+        sliding_window: int or `None`. Local attention window. Defaults to `None`.
+        kernel_initializer: initializer of all kernels.
+
+    Call arguments:
+        inputs: float tensor `(batch, seq, hidden)`.
+        padding_mask: bool/int tensor `(batch, seq)`.
+        attention_mask: bool/int tensor `(batch, seq, seq)`.
+        position_bias: float tensor added to the attention logits.
+        return_attention_scores: bool. Also return `(batch, heads, seq, seq)` probabilities.
+        training: bool.
+
+    Example:
+
+    >>> block = tfzoo.layers.TransformerEncoder(num_heads=2, intermediate_dim=64)
+    >>> y = block(np.ones((2, 7, 16), "float32"), padding_mask=np.ones((2, 7), bool))
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        activation="gelu",
+        gated_ffn=False,
+        dropout=0.0,
+        attention_dropout=0.0,
+        layer_norm_epsilon=1e-12,
+        normalize_first=False,
+        norm="layer_norm",
+        num_key_value_heads=None,
+        head_dim=None,
+        use_bias=True,
+        rotary_max_wavelength=None,
+        rotary_scaling_factor=1.0,
+        use_alibi=False,
+        sliding_window=None,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_block_args(None, num_heads, head_dim, norm, dropout, attention_dropout)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.activation = activation
+        self.gated_ffn = gated_ffn
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.norm = norm
+        self.num_key_value_heads = num_key_value_heads
+        self.head_dim = head_dim
+        self.use_bias = use_bias
+        self.rotary_max_wavelength = rotary_max_wavelength
+        self.rotary_scaling_factor = rotary_scaling_factor
+        self.use_alibi = use_alibi
+        self.sliding_window = sliding_window
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        hidden_dim = input_shape[-1]
+        check_block_args(
+            hidden_dim, self.num_heads, self.head_dim, self.norm, self.dropout, self.attention_dropout
+        )
+        self.self_attention = MultiHeadAttention(
+            num_heads=self.num_heads,
+            head_dim=self.head_dim,
+            num_key_value_heads=self.num_key_value_heads,
+            dropout=self.attention_dropout,
+            use_bias=self.use_bias,
+            rotary_max_wavelength=self.rotary_max_wavelength,
+            rotary_scaling_factor=self.rotary_scaling_factor,
+            use_alibi=self.use_alibi,
+            sliding_window=self.sliding_window,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="self_attention",
+        )
+        self.self_attention.build(input_shape)
+        self.self_attention_norm = make_norm(
+            self.norm, self.layer_norm_epsilon, "self_attention_norm", self.dtype_policy
+        )
+        self.self_attention_norm.build(input_shape)
+        self.self_attention_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.feed_forward = FeedForward(
+            self.intermediate_dim,
+            activation=self.activation,
+            gated=self.gated_ffn,
+            dropout=self.dropout,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="feed_forward",
+        )
+        self.feed_forward.build(input_shape)
+        self.feed_forward_norm = make_norm(
+            self.norm, self.layer_norm_epsilon, "feed_forward_norm", self.dtype_policy
+        )
+        self.feed_forward_norm.build(input_shape)
+
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        position_bias=None,
+        return_attention_scores=False,
+        training=None,
+    ):
+        x = inputs
+        residual = x
+        if self.normalize_first:
+            x = self.self_attention_norm(x)
+        attended = self.self_attention(
+            x,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            position_bias=position_bias,
+            return_attention_scores=return_attention_scores,
+            training=training,
+        )
+        if return_attention_scores:
+            attended, scores = attended
+        x = residual + self.self_attention_dropout(attended, training=training)
+        if not self.normalize_first:
+            x = self.self_attention_norm(x)
+
+        residual = x
+        if self.normalize_first:
+            x = self.feed_forward_norm(x)
+        x = residual + self.feed_forward(x, training=training)
+        if not self.normalize_first:
+            x = self.feed_forward_norm(x)
+        if return_attention_scores:
+            return x, scores
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "activation": self.activation,
+                "gated_ffn": self.gated_ffn,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+                "norm": self.norm,
+                "num_key_value_heads": self.num_key_value_heads,
+                "head_dim": self.head_dim,
+                "use_bias": self.use_bias,
+                "rotary_max_wavelength": self.rotary_max_wavelength,
+                "rotary_scaling_factor": self.rotary_scaling_factor,
+                "use_alibi": self.use_alibi,
+                "sliding_window": self.sliding_window,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,60 @@
+import keras
+
+from tfzoo.layers import checks
+
+
+class Backbone(keras.Model):
+    """Base class of tfzoo backbones: functional models with flat keyword configs.
+
+    Subclasses build a functional graph in `__init__` (sections `# === Layers ===`,
+    `# === Functional Model ===`, `# === Config ===`) and list their arguments in `get_config`.
+    `call` checks inputs before running the graph: missing or unknown input names, float token
+    ids, masks whose shape differs from `token_ids`, sequences longer than the position table.
+    """
+
+    #: Names of the model inputs, in signature order.
+    input_names = ("token_ids", "padding_mask")
+
+    @property
+    def token_embedding(self):
+        """The `ReversibleEmbedding` holding the vocabulary table."""
+        return self.embeddings.token_embedding
+
+    def call(self, inputs, training=None, mask=None):
+        self._check_inputs(inputs)
+        return super().call(inputs, training=training, mask=mask)
+
+    def _check_inputs(self, inputs):
+        if not isinstance(inputs, dict):
+            raise ValueError(
+                f"{type(self).__name__} takes a dict of inputs with keys {list(self.input_names)}; "
+                f"received a {type(inputs).__name__}."
+            )
+        missing = [name for name in self.input_names if name not in inputs]
+        unknown = [name for name in inputs if name not in self.input_names]
+        if missing or unknown:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs {list(self.input_names)}; missing {missing}, "
+                f"unknown {unknown}."
+            )
+        token_ids = inputs["token_ids"]
+        checks.check_integer_ids(token_ids)
+        for name in self.input_names[1:]:
+            checks.check_mask_shape(token_ids, inputs[name], name)
+        max_len = getattr(self, "max_sequence_length", None)
+        if max_len is not None and getattr(self, "_has_position_table", True):
+            checks.check_sequence_length(token_ids.shape[1], max_len)
+
+    def get_config(self):
+        # Functional models serialise their graph; tfzoo backbones serialise their arguments
+        # instead and rebuild the graph in `__init__`. Keep name, trainable and dtype policy.
+        config = {"name": self.name, "trainable": self.trainable}
+        config["dtype"] = keras.dtype_policies.serialize(self.dtype_policy)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,151 @@
+import keras
+from keras import ops
+
+from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder
+from tfzoo.models.backbone import Backbone
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertBackbone(Backbone):
+    """BERT encoder (Devlin et al., 2019): token + segment + learned position embeddings, a
+    stack of post-LN Transformer encoder blocks and a tanh pooler on the first token.
+
+    Args:
+        vocabulary_size: int. Number of token ids.
+        num_layers: int. Number of encoder blocks.
+        num_heads: int. Attention heads per block; must divide `hidden_dim`.
+        hidden_dim: int. Width of the hidden states.
+        intermediate_dim: int. Width of the feed-forward hidden layer.
+        dropout: float. Dropout on embeddings and residual branches. Defaults to `0.1`.
+        attention_dropout: float. Dropout on attention probabilities. Defaults to `dropout`.
+        max_sequence_length: int. Size of the position table. Defaults to `512`.
+        num_segments: int. Number of segment ids. Defaults to `2`.
+        activation: string. `"gelu"` (exact) or `"gelu_tanh"`, `"relu"`. Defaults to `"gelu"`.
+        layer_norm_epsilon: float. Defaults to `1e-12`.
+        dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
+
+    Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
+    (1 for tokens, 0 for padding) and `segment_ids` `(batch, seq)` int32.
+
+    Outputs: a dict with `sequence_output` `(batch, seq, hidden_dim)` and `pooled_output`
+    `(batch, hidden_dim)`.
+
+    Example:
+
+    >>> backbone = tfzoo.build("bert-tiny")
+    >>> out = backbone({"token_ids": ids, "padding_mask": mask, "segment_ids": 0 * ids})
+    """
+
+    input_names = ("token_ids", "padding_mask", "segment_ids")
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        attention_dropout=None,
+        max_sequence_length=512,
+        num_segments=2,
+        activation="gelu",
+        layer_norm_epsilon=1e-12,
+        dtype=None,
+        **kwargs,
+    ):
+        if hidden_dim % num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
+                f"hidden_dim that is a multiple of num_heads, or a num_heads that divides it."
+            )
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        initializer = keras.initializers.TruncatedNormal(stddev=0.02)
+
+        # === Layers ===
+        self.embeddings = TokenAndPositionEmbedding(
+            vocabulary_size,
+            max_sequence_length,
+            hidden_dim,
+            num_segments=num_segments,
+            embeddings_initializer=initializer,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.embeddings_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="embeddings_norm")
+        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.transformer_layers = [
+            TransformerEncoder(
+                num_heads,
+                intermediate_dim,
+                activation=activation,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=False,
+                kernel_initializer=initializer,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.pooler = keras.layers.Dense(
+            hidden_dim, activation="tanh", kernel_initializer=initializer, dtype=dtype, name="pooler"
+        )
+
+        # === Functional Model ===
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        x = self.embeddings(token_ids, segment_ids=segment_ids)
+        x = self.embeddings_dropout(self.embeddings_norm(x))
+        for layer in self.transformer_layers:
+            x = layer(x, padding_mask=padding_mask)
+        cls_token = x[:, 0, :]  # (batch, hidden)
+        pooled = self.pooler(cls_token)
+        super().__init__(
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids},
+            outputs={"sequence_output": x, "pooled_output": pooled},
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "max_sequence_length": self.max_sequence_length,
+                "num_segments": self.num_segments,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config
+
+
+def mean_pool(sequence_output, padding_mask):
+    """Mean of the hidden states over real tokens: `(batch, seq, hidden)` -> `(batch, hidden)`."""
+    mask = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (batch, seq, 1)
+    total = ops.sum(sequence_output * mask, axis=1)
+    count = ops.maximum(ops.sum(mask, axis=1), ops.cast(1e-9, sequence_output.dtype))
+    return total / count

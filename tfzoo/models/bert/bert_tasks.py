@@ -1,0 +1,165 @@
+import keras
+from keras import ops
+
+from tfzoo.layers import LayerNorm, get_activation
+from tfzoo.models.bert.bert_backbone import mean_pool
+from tfzoo.models.task import Task
+
+
+def _check_classes(num_classes):
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}. For "
+            f"regression use the backbone's pooled output with your own head."
+        )
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertClassifier(Task):
+    """Sequence classification: dropout and a dense layer on BERT's pooled output.
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+        num_classes: int. Number of classes.
+        dropout: float. Dropout before the classifier. Defaults to `0.1`.
+
+    Outputs logits `(batch, num_classes)`; train with
+    `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Example:
+
+    >>> model = tfzoo.build("bert-tiny", task="classification", num_classes=2)
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
+        _check_classes(num_classes)
+        # === Layers ===
+        self.backbone = backbone
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            dtype=backbone.dtype_policy,
+            name="logits",
+        )
+        # === Functional Model ===
+        inputs = backbone.input
+        pooled = backbone(inputs)["pooled_output"]
+        # Logits in float32 so losses stay accurate under mixed precision.
+        logits = ops.cast(self.output_dense(self.output_dropout(pooled)), "float32")
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertTokenClassifier(Task):
+    """Token classification (e.g. named entities): a dense layer on every hidden state.
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+        num_classes: int. Number of tag classes.
+        dropout: float. Defaults to `0.1`.
+
+    Outputs logits `(batch, seq, num_classes)`.
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
+        _check_classes(num_classes)
+        self.backbone = backbone
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            dtype=backbone.dtype_policy,
+            name="logits",
+        )
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        logits = ops.cast(self.output_dense(self.output_dropout(sequence)), "float32")
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertMaskedLM(Task):
+    """Masked language modelling head, tied to the token embedding (as in BERT).
+
+    `logits = embedding^T · norm(act(dense(h))) + bias` at every position.
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+
+    Outputs logits `(batch, seq, vocabulary_size)`; train with sparse cross-entropy weighted by
+    the masked positions (see `tfzoo.data.masked_lm_dataset`).
+    """
+
+    def __init__(self, backbone, **kwargs):
+        self.backbone = backbone
+        self.transform_dense = keras.layers.Dense(
+            backbone.hidden_dim,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            dtype=backbone.dtype_policy,
+            name="transform_dense",
+        )
+        self.transform_norm = LayerNorm(
+            backbone.layer_norm_epsilon, dtype=backbone.dtype_policy, name="transform_norm"
+        )
+        self.output_bias = _Bias(dtype=backbone.dtype_policy, name="output_bias")
+        activation = get_activation(backbone.activation)
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        x = self.transform_norm(activation(self.transform_dense(sequence)))
+        logits = self.output_bias(backbone.token_embedding(x, reverse=True))
+        super().__init__(inputs=inputs, outputs=ops.cast(logits, "float32"), **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertSentenceEmbedding(Task):
+    """Sentence embeddings: hidden states mean-pooled over real tokens (Sentence-BERT).
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+        normalize: bool. L2-normalise the embeddings (as all-MiniLM-L6-v2 does).
+            Defaults to `False`.
+
+    Outputs `(batch, hidden_dim)`.
+    """
+
+    def __init__(self, backbone, normalize=False, **kwargs):
+        self.backbone = backbone
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        pooled = ops.cast(mean_pool(sequence, inputs["padding_mask"]), "float32")
+        if normalize:
+            pooled = pooled / ops.maximum(ops.norm(pooled, axis=-1, keepdims=True), 1e-12)
+        super().__init__(inputs=inputs, outputs=pooled, **kwargs)
+        self.normalize = normalize
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"normalize": self.normalize})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class _Bias(keras.layers.Layer):
+    """A learned bias added on the last axis."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(name="bias", shape=(input_shape[-1],), initializer="zeros")
+
+    def call(self, inputs):
+        return inputs + ops.cast(self.bias, inputs.dtype)

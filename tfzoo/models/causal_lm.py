@@ -1,0 +1,257 @@
+import keras
+import numpy as np
+from keras import ops
+
+from tfzoo.models.task import Task
+
+SAMPLERS = ("greedy", "top_k", "top_p", "random")
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class CausalLM(Task):
+    """A decoder-only language model: a GPT or Llama backbone and a vocabulary head.
+
+    The head is the transposed token embedding when the backbone ties its embedding (GPT-2), or
+    the embedding's separate reverse kernel otherwise (Llama). Generation runs one XLA-compiled
+    while loop over a key/value cache (`generate`); the same cached step (`call_with_cache`)
+    backs the TFLite prefill/decode signatures and the ONNX past-key-value graph.
+
+    Args:
+        backbone: a `tfzoo.models.GPTBackbone` or `tfzoo.models.LlamaBackbone`.
+
+    Outputs logits `(batch, seq, vocabulary_size)` in float32.
+
+    Example:
+
+    >>> lm = tfzoo.build("gpt2", task="causal_lm", num_layers=2)
+    >>> out = lm.generate(np.array([[464, 2068]]), max_new_tokens=5)
+    >>> out["token_ids"].shape
+    (1, 7)
+    """
+
+    def __init__(self, backbone, **kwargs):
+        # === Layers ===
+        self.backbone = backbone
+        # === Functional Model ===
+        inputs = backbone.input
+        hidden = backbone(inputs)
+        logits = ops.cast(backbone.token_embedding(hidden, reverse=True), "float32")
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self._generate_functions = {}
+
+    # --- incremental decoding -------------------------------------------------------------
+    def init_cache(self, batch_size, max_length=None):
+        """Zeros of shape `(batch, num_layers, 2, max_length, num_key_value_heads, head_dim)`."""
+        b = self.backbone
+        max_length = max_length or b.max_sequence_length
+        shape = (batch_size, b.num_layers, 2, max_length, b.num_key_value_heads, b.head_dim)
+        return ops.zeros(shape, dtype=b.compute_dtype)
+
+    def call_with_cache(self, token_ids, cache, cache_update_index, padding_mask=None):
+        """Runs `token_ids` at positions `cache_update_index ...` against the cache.
+
+        Args:
+            token_ids: int tensor `(batch, step_len)`.
+            cache: float tensor from `init_cache`.
+            cache_update_index: int or scalar int tensor; position of `token_ids[:, 0]`.
+            padding_mask: optional int/bool `(batch, max_length)` over the whole cache, for
+                prompts with padding on the left.
+
+        Returns:
+            `(logits, hidden_states, cache)`: logits `(batch, step_len, vocab)` float32, hidden
+            states `(batch, step_len, hidden)` and the updated cache.
+        """
+        b = self.backbone
+        x = b.embeddings(token_ids, start_index=cache_update_index)
+        new_caches = []
+        for i, layer in enumerate(b.transformer_layers):
+            x, layer_cache = layer(
+                x,
+                padding_mask=padding_mask,
+                self_attention_cache=cache[:, i, ...],
+                cache_update_index=cache_update_index,
+            )
+            new_caches.append(layer_cache)
+        hidden = b.layer_norm(x)
+        cache = ops.stack(new_caches, axis=1)
+        logits = ops.cast(b.token_embedding(hidden, reverse=True), "float32")
+        return logits, hidden, cache
+
+    # --- generation ------------------------------------------------------------------------
+    def generate(
+        self,
+        token_ids,
+        max_new_tokens=20,
+        padding_mask=None,
+        sampler="greedy",
+        temperature=1.0,
+        top_k=50,
+        top_p=0.9,
+        end_token_id=None,
+        pad_token_id=None,
+        seed=None,
+        jit_compile=True,
+    ):
+        """Continues each prompt by `max_new_tokens` tokens with a key/value cache.
+
+        The whole loop (prefill, then one cached step per token) is one compiled function,
+        traced once per batch shape and sampler settings.
+
+        Args:
+            token_ids: int array `(batch, prompt_len)` (or a list of lists of different
+                lengths, padded here). Prompts of different lengths are right-padded; give
+                `padding_mask` then.
+            max_new_tokens: int. Tokens to add after the longest prompt.
+            padding_mask: int/bool `(batch, prompt_len)`, 1 for prompt tokens.
+            sampler: string. `"greedy"`, `"top_k"`, `"top_p"` (nucleus) or `"random"`.
+            temperature: float. Logits are divided by it before sampling.
+            top_k: int. Candidates kept by `"top_k"`.
+            top_p: float. Probability mass kept by `"top_p"`.
+            end_token_id: int or `None`. A sequence stops after emitting it; generation stops
+                when every sequence has stopped.
+            pad_token_id: int. Written after the end token. Defaults to `end_token_id` or 0.
+            seed: int or `None`. Seed of the sampler (sampling is deterministic given it).
+            jit_compile: bool. Compile the loop with XLA. Defaults to `True`.
+
+        Returns:
+            A dict with `token_ids` `(batch, prompt_len + max_new_tokens)` int32 and
+            `padding_mask` (1 for prompt and generated tokens, 0 after the end token).
+        """
+        if sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler {sampler!r}. Supported: {SAMPLERS}.")
+        if temperature <= 0:
+            raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature}")
+        if sampler == "top_p" and not 0.0 < top_p <= 1.0:
+            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p}")
+        if sampler == "top_k" and (top_k is None or top_k < 1):
+            raise ValueError(f"`top_k` must be >= 1. Received: top_k={top_k}")
+        if max_new_tokens < 1:
+            raise ValueError(f"`max_new_tokens` must be >= 1. Received: {max_new_tokens}")
+        tokens, prompt_mask = _pad_prompts(token_ids, padding_mask)
+        if np.issubdtype(tokens.dtype, np.floating):
+            raise ValueError("`token_ids` must be integers, but a float array was given.")
+        vocab = self.backbone.vocabulary_size
+        if tokens.size and (tokens.min() < 0 or tokens[prompt_mask].max() >= vocab):
+            raise ValueError(
+                f"Prompt token ids must be in [0, {vocab}); found min {tokens.min()}, max "
+                f"{tokens[prompt_mask].max()}. Use the tokenizer that matches this model."
+            )
+        lengths = prompt_mask.sum(axis=1)
+        if lengths.min() < 1:
+            raise ValueError("Every prompt needs at least one token.")
+        batch, prompt_len = tokens.shape
+        total = prompt_len + max_new_tokens
+        if total > self.backbone.max_sequence_length:
+            raise ValueError(
+                f"prompt_len + max_new_tokens = {total} exceeds max_sequence_length="
+                f"{self.backbone.max_sequence_length}. Generate fewer tokens or shorten the prompt."
+            )
+        pad = pad_token_id if pad_token_id is not None else (end_token_id or 0)
+        buffer = np.full((batch, total), pad, dtype="int32")
+        buffer[:, :prompt_len] = np.where(prompt_mask, tokens, pad)
+        mask = np.zeros((batch, total), dtype=bool)
+        mask[:, :prompt_len] = prompt_mask
+
+        key = (sampler, float(temperature), top_k, float(top_p), end_token_id, pad, jit_compile)
+        fn = self._generate_functions.get(key)
+        if fn is None:
+            fn = self._make_generate_fn(*key)
+            self._generate_functions[key] = fn
+        seed = np.asarray([seed if seed is not None else np.random.randint(2**31 - 1), 0], "int32")
+        out_tokens, out_mask = fn(buffer, mask, int(lengths.min()), seed)
+        return {
+            "token_ids": ops.convert_to_numpy(out_tokens),
+            "padding_mask": ops.convert_to_numpy(out_mask).astype("int32"),
+        }
+
+    def _make_generate_fn(self, sampler, temperature, top_k, top_p, end_token_id, pad, jit_compile):
+        def generate_fn(tokens, prompt_mask, start, seed):
+            batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
+            cache = self.init_cache(batch, total)
+            # Prefill: one pass over the whole buffer. Positions after a prompt hold padding and
+            # are rewritten by the decoding steps before any query attends to them.
+            logits, _, cache = self.call_with_cache(tokens, cache, 0)
+            logits = ops.take(logits, start - 1, axis=1)  # (batch, vocab)
+            done = ops.zeros((batch,), dtype="bool")
+            valid = prompt_mask
+
+            def cond(index, tokens, valid, cache, logits, done):
+                return ops.logical_and(index < total, ops.logical_not(ops.all(done)))
+
+            def body(index, tokens, valid, cache, logits, done):
+                step_seed = seed + ops.stack([0, index])
+                chosen = _sample(logits, sampler, temperature, top_k, top_p, step_seed)
+                in_prompt = ops.take(prompt_mask, index, axis=1)
+                current = ops.take(tokens, index, axis=1)
+                chosen = ops.where(in_prompt, current, chosen)
+                chosen = ops.where(done, pad, chosen)
+                valid = ops.slice_update(valid, (0, index), ops.logical_not(done)[:, None])
+                if end_token_id is not None:
+                    done = ops.logical_or(
+                        done, ops.logical_and(ops.logical_not(in_prompt), chosen == end_token_id)
+                    )
+                tokens = ops.slice_update(tokens, (0, index), ops.cast(chosen, "int32")[:, None])
+                step_logits, _, cache = self.call_with_cache(
+                    ops.cast(chosen, "int32")[:, None], cache, index
+                )
+                return index + 1, tokens, valid, cache, step_logits[:, 0, :], done
+
+            _, tokens, valid, _, _, _ = ops.while_loop(
+                cond, body, (start, tokens, valid, cache, logits, done)
+            )
+            return tokens, valid
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(generate_fn, jit_compile=jit_compile, reduce_retracing=True)
+        return generate_fn
+
+
+def _pad_prompts(token_ids, padding_mask):
+    if isinstance(token_ids, (list, tuple)) and token_ids and isinstance(token_ids[0], (list, tuple)):
+        longest = max(len(t) for t in token_ids)
+        tokens = np.zeros((len(token_ids), longest), dtype="int32")
+        mask = np.zeros((len(token_ids), longest), dtype=bool)
+        for i, t in enumerate(token_ids):
+            tokens[i, : len(t)] = t
+            mask[i, : len(t)] = True
+        return tokens, mask
+    tokens = np.asarray(ops.convert_to_numpy(token_ids))
+    if tokens.ndim == 1:
+        tokens = tokens[None]
+    if padding_mask is None:
+        mask = np.ones(tokens.shape, dtype=bool)
+    else:
+        mask = np.asarray(ops.convert_to_numpy(padding_mask)).astype(bool).reshape(tokens.shape)
+    if np.issubdtype(tokens.dtype, np.integer):
+        tokens = tokens.astype("int32")
+    return tokens, mask
+
+
+def _uniform(shape, seed):
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.random.stateless_uniform(shape, seed=seed, minval=1e-9, maxval=1.0)
+    return keras.random.uniform(shape, minval=1e-9, maxval=1.0, seed=int(seed[0]))
+
+
+def _sample(logits, sampler, temperature, top_k, top_p, seed):
+    """Picks one token per row of `logits` `(batch, vocab)`; stateless given `seed`."""
+    if sampler == "greedy":
+        return ops.cast(ops.argmax(logits, axis=-1), "int32")
+    logits = logits / temperature
+    if sampler == "top_k":
+        kth = ops.top_k(logits, top_k, sorted=True)[0][:, -1:]  # (batch, 1)
+        logits = ops.where(logits < kth, -1e9, logits)
+    elif sampler == "top_p":
+        sorted_logits = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # descending
+        probs = ops.softmax(sorted_logits, axis=-1)
+        before = ops.cumsum(probs, axis=-1) - probs  # mass strictly above each candidate
+        kept = ops.where(before < top_p, sorted_logits, 1e9)
+        threshold = ops.min(kept, axis=-1, keepdims=True)  # smallest kept logit
+        logits = ops.where(logits < threshold, -1e9, logits)
+    # Gumbel-max: argmax(logits + Gumbel noise) is a sample of softmax(logits).
+    gumbel = -ops.log(-ops.log(_uniform(ops.shape(logits), seed)))
+    return ops.cast(ops.argmax(logits + gumbel, axis=-1), "int32")

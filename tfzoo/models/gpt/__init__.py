@@ -1,0 +1,3 @@
+from tfzoo.models.gpt.gpt_backbone import GPTBackbone
+
+__all__ = ["GPTBackbone"]

@@ -1,0 +1,125 @@
+import keras
+
+from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder
+from tfzoo.models.backbone import Backbone
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class GPTBackbone(Backbone):
+    """GPT-2 decoder (Radford et al., 2019): token + learned position embeddings, pre-LN causal
+    Transformer blocks and a final layer norm.
+
+    Args:
+        vocabulary_size: int. Number of token ids.
+        num_layers: int. Number of decoder blocks.
+        num_heads: int. Attention heads; must divide `hidden_dim`.
+        hidden_dim: int. Width of the hidden states.
+        intermediate_dim: int. Width of the feed-forward hidden layer.
+        dropout: float. Defaults to `0.1`.
+        max_sequence_length: int. Size of the position table. Defaults to `1024`.
+        activation: string. Defaults to `"gelu_tanh"` (GPT-2's `gelu_new`).
+        layer_norm_epsilon: float. Defaults to `1e-5`.
+        dtype: string or `keras.DTypePolicy`.
+
+    Inputs: a dict with `token_ids` and `padding_mask`, both int32 `(batch, seq)`.
+    Output: the final hidden states `(batch, seq, hidden_dim)`.
+
+    Example:
+
+    >>> backbone = tfzoo.build("gpt2", num_layers=2)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        max_sequence_length=1024,
+        activation="gelu_tanh",
+        layer_norm_epsilon=1e-5,
+        dtype=None,
+        **kwargs,
+    ):
+        if hidden_dim % num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
+                f"hidden_dim that is a multiple of num_heads."
+            )
+        initializer = keras.initializers.RandomNormal(stddev=0.02)
+
+        # === Layers ===
+        self.embeddings = TokenAndPositionEmbedding(
+            vocabulary_size,
+            max_sequence_length,
+            hidden_dim,
+            embeddings_initializer=initializer,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.transformer_layers = [
+            TransformerDecoder(
+                num_heads,
+                intermediate_dim,
+                activation=activation,
+                dropout=dropout,
+                attention_dropout=dropout,
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=True,
+                kernel_initializer=initializer,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.layer_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="layer_norm")
+
+        # === Functional Model ===
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        x = self.embeddings_dropout(self.embeddings(token_ids))
+        for layer in self.transformer_layers:
+            x = layer(x, padding_mask=padding_mask)
+        x = self.layer_norm(x)
+        super().__init__(
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask},
+            outputs=x,
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.num_key_value_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    @property
+    def head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "max_sequence_length": self.max_sequence_length,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config

@@ -1,0 +1,3 @@
+from tfzoo.models.llama.llama_backbone import LlamaBackbone
+
+__all__ = ["LlamaBackbone"]

@@ -1,0 +1,27 @@
+import keras
+
+
+class Task(keras.Model):
+    """Base class of tfzoo task models: a functional model wrapping a backbone.
+
+    `get_config` serialises the backbone (with its dtype policy) plus the head's flat arguments,
+    so `.keras` files reload without `custom_objects`.
+    """
+
+    @property
+    def input_names(self):
+        return self.backbone.input_names
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("backbone"), dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)

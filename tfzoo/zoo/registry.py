@@ -1,0 +1,151 @@
+"""`tfzoo.build`, `tfzoo.list_models`, `tfzoo.get_config`: model names to Keras models."""
+
+import copy
+import difflib
+import inspect
+
+from tfzoo.models import (
+    BertBackbone,
+    BertClassifier,
+    BertMaskedLM,
+    BertSentenceEmbedding,
+    BertTokenClassifier,
+    CausalLM,
+    GPTBackbone,
+    LlamaBackbone,
+)
+from tfzoo.zoo.presets import PRESETS
+
+FAMILIES = {
+    "bert": {
+        "backbone": BertBackbone,
+        "tasks": {
+            "classification": BertClassifier,
+            "token_classification": BertTokenClassifier,
+            "masked_lm": BertMaskedLM,
+            "sentence_embedding": BertSentenceEmbedding,
+        },
+    },
+    "gpt": {"backbone": GPTBackbone, "tasks": {"causal_lm": CausalLM}},
+    "llama": {"backbone": LlamaBackbone, "tasks": {"causal_lm": CausalLM}},
+}
+
+
+def register_family(name, backbone, tasks):
+    """Adds a model family (a backbone class and its task classes) to the zoo."""
+    FAMILIES[name] = {"backbone": backbone, "tasks": dict(tasks)}
+
+
+def register_preset(name, family, config, description="", published_parameters=None):
+    """Adds a named preset of `family` to the zoo (used by the families outside this file)."""
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown family {family!r}. Known: {sorted(FAMILIES)}.")
+    PRESETS[name] = {
+        "family": family,
+        "config": dict(config),
+        "description": description,
+        "published_parameters": published_parameters,
+    }
+
+
+def _preset(name):
+    if not isinstance(name, str) or name not in PRESETS:
+        close = difflib.get_close_matches(str(name), list(PRESETS), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"Unknown model name {name!r}.{hint} Run tfzoo.list_models() (or `tfzoo models`) "
+            f"for all {len(PRESETS)} names."
+        )
+    return PRESETS[name]
+
+
+def _arguments(cls, skip=("self", "kwargs", "backbone")):
+    return [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
+
+
+def list_models(family=None):
+    """Names of the zoo's models, optionally of one family (`"bert"`, `"gpt"`, `"llama"`, ...).
+
+    Example:
+
+    >>> tfzoo.list_models("bert")
+    ['bert-tiny', 'bert-mini', 'bert-small', 'bert-medium', 'bert-base', 'bert-large']
+    """
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"Unknown family {family!r}. Known: {sorted(FAMILIES)}.")
+    return [n for n, p in PRESETS.items() if family is None or p["family"] == family]
+
+
+def get_config(name):
+    """The preset of `name`: `{"family", "description", "published_parameters", "config", "tasks"}`.
+
+    Example:
+
+    >>> tfzoo.get_config("bert-mini")["config"]["hidden_dim"]
+    256
+    """
+    preset = copy.deepcopy(_preset(name))
+    preset["tasks"] = sorted(FAMILIES[preset["family"]]["tasks"])
+    return preset
+
+
+def build(name, task=None, **overrides):
+    """Builds the zoo model `name`, optionally with a task head, ready for `compile`/`fit`.
+
+    Args:
+        name: string. A zoo name such as `"bert-mini"` or `"gpt2"` (see `list_models()`).
+        task: string or `None`. `None` returns the backbone. BERT: `"classification"`,
+            `"token_classification"`, `"masked_lm"`, `"sentence_embedding"`; GPT and Llama:
+            `"causal_lm"`.
+        **overrides: backbone arguments that replace the preset's (e.g. `num_layers=2`,
+            `dtype="mixed_bfloat16"`) and task arguments (e.g. `num_classes=3`, `dropout=0.2`).
+
+    Returns:
+        A `keras.Model` (weights randomly initialised; see `tfzoo.from_pretrained` for
+        checkpoints).
+
+    Example:
+
+    >>> model = tfzoo.build("bert-tiny", task="classification", num_classes=2)
+    >>> model.compile(optimizer="adam",
+    ...               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    """
+    preset = _preset(name)
+    family = FAMILIES[preset["family"]]
+    backbone_cls = family["backbone"]
+    task_cls = None
+    if task is not None:
+        if task not in family["tasks"]:
+            raise ValueError(
+                f"Unknown task {task!r} for {name} ({preset['family']} family). Supported: "
+                f"{sorted(family['tasks'])}."
+            )
+        task_cls = family["tasks"][task]
+    backbone_keys = set(_arguments(backbone_cls)) | {"name"}
+    task_keys = set(_arguments(task_cls)) if task_cls else set()
+    unknown = sorted(set(overrides) - backbone_keys - task_keys)
+    if unknown:
+        raise ValueError(
+            f"Unknown override(s) {unknown} for {name!r}"
+            + (f" with task={task!r}" if task else "")
+            + f". Valid keys: backbone {sorted(backbone_keys - {'name'})}"
+            + (f"; task {sorted(task_keys)}" if task_keys else "")
+            + "."
+        )
+    config = dict(preset["config"])
+    config.update({k: v for k, v in overrides.items() if k in backbone_keys})
+    task_args = {k: v for k, v in overrides.items() if k in task_keys and k not in backbone_keys}
+    backbone = backbone_cls(**config)
+    if task_cls is None:
+        return backbone
+    missing = [
+        p.name
+        for p in inspect.signature(task_cls.__init__).parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.name not in ("self", "backbone", "kwargs")
+        and p.name not in task_args
+    ]
+    if missing:
+        raise ValueError(f"task={task!r} needs {missing}, e.g. tfzoo.build({name!r}, task={task!r}, "
+                         + ", ".join(f"{m}=..." for m in missing) + ").")
+    return task_cls(backbone, **task_args)
