@@ -245,12 +245,14 @@ class MultiHeadAttention(keras.layers.Layer):
                 mask = ops.logical_and(mask, distance >= 0)
             if self.sliding_window is not None:
                 mask = ops.logical_and(mask, ops.abs(distance) < self.sliding_window)
-            mask = mask[None, None]  # (1, 1, Tq, Tk)
+            # expand_dims, not `mask[None, None]`: a bool strided slice with new axes is not a
+            # TFLite builtin (it would need Flex).
+            mask = ops.expand_dims(mask, (0, 1))  # (1, 1, Tq, Tk)
         if padding_mask is not None:
-            keys = ops.cast(padding_mask, "bool")[:, None, None, :]  # (B, 1, 1, Tk)
+            keys = ops.expand_dims(ops.cast(padding_mask, "bool"), (1, 2))  # (B, 1, 1, Tk)
             mask = keys if mask is None else ops.logical_and(mask, keys)
         if attention_mask is not None:
-            explicit = ops.cast(attention_mask, "bool")[:, None]  # (B, 1, Tq, Tk)
+            explicit = ops.expand_dims(ops.cast(attention_mask, "bool"), 1)  # (B, 1, Tq, Tk)
             mask = explicit if mask is None else ops.logical_and(mask, explicit)
         return mask
 

@@ -44,6 +44,7 @@ class RelativePositionBias(keras.layers.Layer):
     def relative_position_bucket(self, relative_position):
         """Maps int distances `key - query` to bucket ids (NumPy-checkable, pure `keras.ops`)."""
         num_buckets = self.num_buckets
+        relative_position = ops.cast(relative_position, "int32")
         bucket = ops.zeros_like(relative_position)
         if self.bidirectional:
             num_buckets //= 2

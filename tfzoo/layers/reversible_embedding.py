@@ -55,6 +55,24 @@ class ReversibleEmbedding(keras.layers.Embedding):
         inputs = checks.check_token_ids(inputs, self.input_dim)
         return super().call(inputs)
 
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        if self.built and not self.tie_weights:
+            # Keras' Embedding serialises only its table; the untied head goes after it.
+            store[str(len(store.keys()))] = self.reverse_embeddings.numpy()
+
+    def load_own_variables(self, store):
+        if self.tie_weights or not self.built:
+            return super().load_own_variables(store)
+        keys = sorted(store.keys(), key=int)
+        if self.quantization_mode is not None or len(keys) != 2:
+            raise ValueError(
+                f"Cannot load {self.name}: expected an embedding table and an untied head "
+                f"(2 arrays), found {len(keys)}."
+            )
+        self._embeddings.assign(store[keys[0]])
+        self.reverse_embeddings.assign(store[keys[1]])
+
     def compute_output_shape(self, input_shape, reverse=False):
         if reverse:
             return (*input_shape[:-1], self.input_dim)

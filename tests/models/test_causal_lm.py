@@ -1,0 +1,82 @@
+import keras
+import numpy as np
+import pytest
+
+import tfzoo
+from tfzoo.testing import assert_close, run_model_test, tiny_inputs
+
+GPT = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97, max_sequence_length=40)
+LLAMA = dict(num_layers=2, hidden_dim=32, num_heads=4, num_key_value_heads=2, intermediate_dim=64, vocabulary_size=97, max_sequence_length=40)
+SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+@pytest.fixture(params=["gpt2", "llama-tiny"])
+def lm(request):
+    config = GPT if request.param == "gpt2" else LLAMA
+    return tfzoo.build(request.param, task="causal_lm", **config)
+
+
+def test_save_load_fit_mixed_precision(lm, tmp_path):
+    inputs = tiny_inputs(lm, pad=0)
+    y = np.roll(inputs["token_ids"], -1, axis=1)
+    run_model_test(lm, tmp_path, loss=SCE, y=y)
+
+
+def test_cached_decoding_equals_full_forward(lm):
+    ids = np.random.default_rng(0).integers(0, 97, (2, 10)).astype("int32")
+    full = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
+    cache = lm.init_cache(2, 10)
+    logits, _, cache = lm.call_with_cache(ids[:, :4], cache, 0)
+    steps = [np.asarray(logits)]
+    for i in range(4, 10):
+        logits, _, cache = lm.call_with_cache(ids[:, i : i + 1], cache, i)
+        steps.append(np.asarray(logits))
+    assert_close(np.concatenate(steps, 1), full, atol=1e-4)
+
+
+def test_greedy_generate_equals_argmax_loop(lm):
+    prompt = np.array([[5, 6, 7], [8, 9, 10]], "int32")
+    out = lm.generate(prompt, max_new_tokens=6)["token_ids"]
+    ids = prompt
+    for _ in range(6):
+        logits = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
+        ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
+    np.testing.assert_array_equal(out, ids)
+
+
+def test_generate_with_ragged_prompts_and_end_token(lm):
+    prompts = [[5, 6, 7, 8], [9, 10]]
+    greedy = lm.generate(prompts, max_new_tokens=5)["token_ids"]
+    alone = lm.generate(np.array([[9, 10]], "int32"), max_new_tokens=7)["token_ids"]
+    np.testing.assert_array_equal(greedy[1], alone[0][:9])
+    end = int(greedy[0, 4])  # the first generated token of row 0 becomes the end token
+    out = lm.generate(prompts, max_new_tokens=5, end_token_id=end, pad_token_id=0)
+    assert out["token_ids"][0, 4] == end
+    assert np.all(out["token_ids"][0, 5:] == 0) and np.all(out["padding_mask"][0, 5:] == 0)
+
+
+@pytest.mark.parametrize("sampler", ["top_k", "top_p", "random"])
+def test_sampling_is_seeded_and_valid(lm, sampler):
+    prompt = np.array([[1, 2, 3]], "int32")
+    a = lm.generate(prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3)
+    b = lm.generate(prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3)
+    np.testing.assert_array_equal(a["token_ids"], b["token_ids"])
+    assert a["token_ids"].min() >= 0 and a["token_ids"].max() < 97
+
+
+def test_top_k_one_is_greedy(lm):
+    prompt = np.array([[1, 2, 3]], "int32")
+    greedy = lm.generate(prompt, max_new_tokens=5)["token_ids"]
+    top1 = lm.generate(prompt, max_new_tokens=5, sampler="top_k", top_k=1, seed=0)["token_ids"]
+    np.testing.assert_array_equal(greedy, top1)
+
+
+def test_generate_bad_input(lm):
+    with pytest.raises(ValueError, match="max_sequence_length"):
+        lm.generate(np.ones((1, 30), "int32"), max_new_tokens=20)
+    with pytest.raises(ValueError, match="sampler"):
+        lm.generate(np.ones((1, 3), "int32"), sampler="beam")
+    with pytest.raises(ValueError, match=r"\[0, 97\)"):
+        lm.generate(np.array([[1, 200]], "int32"))
+    with pytest.raises(ValueError, match="integers"):
+        lm.generate(np.array([[1.0, 2.0]]))
