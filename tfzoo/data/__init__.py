@@ -1,0 +1,31 @@
+"""tfzoo.data: real text offline, and deterministic `tf.data` input pipelines."""
+
+from tfzoo.data.datasets import (
+    TextClassificationData,
+    TextSplit,
+    load_csv,
+    load_movie_reviews,
+    load_news_articles,
+    load_sms_spam,
+    normalize_text,
+    split_of,
+)
+from tfzoo.data.pipelines import (
+    causal_lm_dataset,
+    classification_dataset,
+    masked_lm_dataset,
+)
+
+__all__ = [
+    "TextClassificationData",
+    "TextSplit",
+    "causal_lm_dataset",
+    "classification_dataset",
+    "load_csv",
+    "load_movie_reviews",
+    "load_news_articles",
+    "load_sms_spam",
+    "masked_lm_dataset",
+    "normalize_text",
+    "split_of",
+]
