@@ -2,10 +2,41 @@
 
     import tfzoo
     model = tfzoo.build("bert-mini", task="classification", num_classes=2)
+    model.fit(train_ds, validation_data=val_ds, epochs=3)
+    tfzoo.export(model, "out/bert-mini-int8.tflite", quantize="int8", representative_data=val_ds)
 """
 
 from tfzoo import layers, models
 from tfzoo.version import __version__
 from tfzoo.zoo import build, get_config, list_models
 
-__all__ = ["__version__", "build", "get_config", "layers", "list_models", "models"]
+# Importing these registers every tfzoo Keras class, so `.keras` files load in safe mode.
+from tfzoo import compress, convert, data, text, train  # noqa: E402  isort: skip
+from tfzoo.compress import prune_low_magnitude, prune_structured, strip_pruning  # noqa: E402
+from tfzoo.compress.qat import prepare_qat  # noqa: E402
+from tfzoo.convert import from_pretrained, load_pretrained, save_pretrained  # noqa: E402
+from tfzoo.export import export  # noqa: E402
+from tfzoo.text import tokenizer_from_pretrained  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "build",
+    "compress",
+    "convert",
+    "data",
+    "export",
+    "from_pretrained",
+    "get_config",
+    "layers",
+    "list_models",
+    "load_pretrained",
+    "models",
+    "prepare_qat",
+    "prune_low_magnitude",
+    "prune_structured",
+    "save_pretrained",
+    "strip_pruning",
+    "text",
+    "tokenizer_from_pretrained",
+    "train",
+]

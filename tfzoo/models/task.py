@@ -12,6 +12,12 @@ class Task(keras.Model):
     def input_names(self):
         return self.backbone.input_names
 
+    def call(self, inputs, training=None, mask=None):
+        # Check here too: the functional graph casts inputs to its int32 specs, which would
+        # silently truncate float token ids before the backbone sees them.
+        self.backbone._check_inputs(inputs)
+        return super().call(inputs, training=training, mask=mask)
+
     def get_config(self):
         return {
             "backbone": keras.layers.serialize(self.backbone),

