@@ -130,3 +130,11 @@ def test_out_of_range_ids_fail_inside_fit_too():
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     with pytest.raises(Exception, match="vocabulary_size=50"):
         model.fit(_inputs(np.array([[1, 2, 77]], "int32")), np.array([1]), verbose=0)
+
+
+def test_weights_of_the_same_shape_start_different():
+    model = tfzoo.build("bert-tiny", **{**TINY, "num_layers": 2})
+    attention = [layer.self_attention for layer in model.transformer_layers]
+    q0, k0, q1 = (np.asarray(w.kernel) for w in (attention[0].query_dense, attention[0].key_dense, attention[1].query_dense))
+    assert not np.array_equal(q0, k0)
+    assert not np.array_equal(q0, q1)

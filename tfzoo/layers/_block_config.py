@@ -32,3 +32,14 @@ def check_block_args(hidden_dim, num_heads, head_dim, norm, dropout, attention_d
 
 def serialize_initializer(initializer):
     return keras.initializers.serialize(keras.initializers.get(initializer))
+
+
+def clone_initializer(initializer):
+    """A fresh copy of `initializer` for one weight.
+
+    An unseeded Keras 3 initializer instance returns the same values on every call, so sharing
+    one instance across weights of the same shape would make them identical (query = key, layer
+    0 = layer 1). Every weight gets its own copy.
+    """
+    initializer = keras.initializers.get(initializer)
+    return initializer.__class__.from_config(initializer.get_config())

@@ -1,5 +1,6 @@
 import keras
 
+from tfzoo.layers._block_config import clone_initializer
 from tfzoo.layers.activations import canonical_activation, get_activation
 
 
@@ -56,18 +57,20 @@ class FeedForward(keras.layers.Layer):
         self._activation_fn = get_activation(self.activation)
 
     def build(self, input_shape):
-        dense = dict(
-            use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
-        )
-        self.intermediate_dense = keras.layers.Dense(self.intermediate_dim, name="intermediate", **dense)
+        def dense():
+            return dict(
+                use_bias=self.use_bias,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                dtype=self.dtype_policy,
+            )
+
+        self.intermediate_dense = keras.layers.Dense(self.intermediate_dim, name="intermediate", **dense())
         self.intermediate_dense.build(input_shape)
         self.gate_dense = None
         if self.gated:
-            self.gate_dense = keras.layers.Dense(self.intermediate_dim, name="gate", **dense)
+            self.gate_dense = keras.layers.Dense(self.intermediate_dim, name="gate", **dense())
             self.gate_dense.build(input_shape)
-        self.output_dense = keras.layers.Dense(self.output_dim or input_shape[-1], name="output", **dense)
+        self.output_dense = keras.layers.Dense(self.output_dim or input_shape[-1], name="output", **dense())
         self.output_dense.build((*input_shape[:-1], self.intermediate_dim))
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 

@@ -3,6 +3,7 @@ import math
 import keras
 from keras import ops
 
+from tfzoo.layers._block_config import clone_initializer
 from tfzoo.layers.alibi import AlibiBias
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
 
@@ -124,16 +125,14 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             self.head_dim = dim // self.num_heads
         output_dim = self.output_dim or dim
-        common = dict(
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
-        )
+        common = dict(dtype=self.dtype_policy)
         bias = "de" if self.use_bias else None
         self.query_dense = keras.layers.EinsumDense(
             "abc,cde->abde",
             output_shape=(None, self.num_heads, self.head_dim),
             bias_axes=bias,
             name="query",
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             **common,
         )
         self.query_dense.build(query_shape)
@@ -142,6 +141,7 @@ class MultiHeadAttention(keras.layers.Layer):
             output_shape=(None, self.num_key_value_heads, self.head_dim),
             bias_axes=bias,
             name="key",
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             **common,
         )
         self.key_dense.build(key_shape)
@@ -150,6 +150,7 @@ class MultiHeadAttention(keras.layers.Layer):
             output_shape=(None, self.num_key_value_heads, self.head_dim),
             bias_axes=bias,
             name="value",
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             **common,
         )
         self.value_dense.build(value_shape)
@@ -158,6 +159,7 @@ class MultiHeadAttention(keras.layers.Layer):
             output_shape=(None, output_dim),
             bias_axes="e" if self.use_bias else None,
             name="attention_output",
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             **common,
         )
         self.output_dense.build((None, None, self.num_heads, self.head_dim))

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import checks
+from tfzoo.layers._block_config import clone_initializer
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -42,7 +43,7 @@ class ReversibleEmbedding(keras.layers.Embedding):
             self.reverse_embeddings = self.add_weight(
                 name="reverse_embeddings",
                 shape=(self.output_dim, self.input_dim),
-                initializer=self.embeddings_initializer,
+                initializer=clone_initializer(self.embeddings_initializer),
             )
 
     def call(self, inputs, reverse=False):

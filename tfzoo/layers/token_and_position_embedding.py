@@ -1,5 +1,7 @@
 import keras
 
+from tfzoo.layers._block_config import clone_initializer
+
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
 from tfzoo.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
@@ -64,7 +66,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             self.vocabulary_size,
             self.hidden_dim,
             tie_weights=self.tie_weights,
-            embeddings_initializer=self.embeddings_initializer,
+            embeddings_initializer=clone_initializer(self.embeddings_initializer),
             dtype=self.dtype_policy,
             name="token_embedding",
         )
@@ -73,7 +75,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         if self.position == "learned":
             self.position_embedding = PositionEmbedding(
                 self.max_sequence_length,
-                initializer=self.embeddings_initializer,
+                initializer=clone_initializer(self.embeddings_initializer),
                 dtype=self.dtype_policy,
                 name="position_embedding",
             )
@@ -87,7 +89,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             self.segment_embedding = keras.layers.Embedding(
                 self.num_segments,
                 self.hidden_dim,
-                embeddings_initializer=self.embeddings_initializer,
+                embeddings_initializer=clone_initializer(self.embeddings_initializer),
                 dtype=self.dtype_policy,
                 name="segment_embedding",
             )

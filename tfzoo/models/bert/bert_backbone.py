@@ -22,6 +22,9 @@ class BertBackbone(Backbone):
         num_segments: int. Number of segment ids. Defaults to `2`.
         activation: string. `"gelu"` (exact) or `"gelu_tanh"`, `"relu"`. Defaults to `"gelu"`.
         layer_norm_epsilon: float. Defaults to `1e-12`.
+        head_dim: int or `None`. Width of each attention head. Defaults to
+            `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
+            heads and keeps their width.
         dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
 
     Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
@@ -51,13 +54,15 @@ class BertBackbone(Backbone):
         num_segments=2,
         activation="gelu",
         layer_norm_epsilon=1e-12,
+        head_dim=None,
         dtype=None,
         **kwargs,
     ):
-        if hidden_dim % num_heads:
+        if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads, or a num_heads that divides it."
+                f"hidden_dim that is a multiple of num_heads, or a num_heads that divides it, or pass "
+                f"head_dim."
             )
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
@@ -78,6 +83,7 @@ class BertBackbone(Backbone):
             TransformerEncoder(
                 num_heads,
                 intermediate_dim,
+                head_dim=head_dim,
                 activation=activation,
                 dropout=dropout,
                 attention_dropout=attention_dropout,
@@ -116,12 +122,17 @@ class BertBackbone(Backbone):
         self.num_heads = num_heads
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
+        self._head_dim = head_dim
         self.dropout = dropout
         self.attention_dropout = attention_dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+
+    @property
+    def head_dim(self):
+        return self._head_dim or self.hidden_dim // self.num_heads
 
     def get_config(self):
         config = super().get_config()
@@ -132,6 +143,7 @@ class BertBackbone(Backbone):
                 "num_heads": self.num_heads,
                 "hidden_dim": self.hidden_dim,
                 "intermediate_dim": self.intermediate_dim,
+                "head_dim": self._head_dim,
                 "dropout": self.dropout,
                 "attention_dropout": self.attention_dropout,
                 "max_sequence_length": self.max_sequence_length,

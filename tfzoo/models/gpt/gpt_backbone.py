@@ -19,6 +19,9 @@ class GPTBackbone(Backbone):
         max_sequence_length: int. Size of the position table. Defaults to `1024`.
         activation: string. Defaults to `"gelu_tanh"` (GPT-2's `gelu_new`).
         layer_norm_epsilon: float. Defaults to `1e-5`.
+        head_dim: int or `None`. Width of each attention head. Defaults to
+            `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
+            heads and keeps their width.
         dtype: string or `keras.DTypePolicy`.
 
     Inputs: a dict with `token_ids` and `padding_mask`, both int32 `(batch, seq)`.
@@ -40,13 +43,14 @@ class GPTBackbone(Backbone):
         max_sequence_length=1024,
         activation="gelu_tanh",
         layer_norm_epsilon=1e-5,
+        head_dim=None,
         dtype=None,
         **kwargs,
     ):
-        if hidden_dim % num_heads:
+        if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads."
+                f"hidden_dim that is a multiple of num_heads, or pass head_dim."
             )
         initializer = keras.initializers.RandomNormal(stddev=0.02)
 
@@ -64,6 +68,7 @@ class GPTBackbone(Backbone):
             TransformerDecoder(
                 num_heads,
                 intermediate_dim,
+                head_dim=head_dim,
                 activation=activation,
                 dropout=dropout,
                 attention_dropout=dropout,
@@ -98,6 +103,7 @@ class GPTBackbone(Backbone):
         self.num_key_value_heads = num_heads
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
+        self._head_dim = head_dim
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.activation = activation
@@ -105,7 +111,7 @@ class GPTBackbone(Backbone):
 
     @property
     def head_dim(self):
-        return self.hidden_dim // self.num_heads
+        return self._head_dim or self.hidden_dim // self.num_heads
 
     def get_config(self):
         config = super().get_config()
@@ -116,6 +122,7 @@ class GPTBackbone(Backbone):
                 "num_heads": self.num_heads,
                 "hidden_dim": self.hidden_dim,
                 "intermediate_dim": self.intermediate_dim,
+                "head_dim": self._head_dim,
                 "dropout": self.dropout,
                 "max_sequence_length": self.max_sequence_length,
                 "activation": self.activation,

@@ -23,6 +23,9 @@ class LlamaBackbone(Backbone):
         layer_norm_epsilon: float. RMSNorm epsilon. Defaults to `1e-5`.
         dropout: float. Defaults to `0.0`.
         tie_word_embeddings: bool. Tie the LM head to the embedding. Defaults to `False`.
+        head_dim: int or `None`. Width of each attention head. Defaults to
+            `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
+            heads and keeps their width.
         dtype: string or `keras.DTypePolicy`.
 
     Inputs: `token_ids` and `padding_mask`, int32 `(batch, seq)`. Output: `(batch, seq, hidden)`.
@@ -46,13 +49,14 @@ class LlamaBackbone(Backbone):
         layer_norm_epsilon=1e-5,
         dropout=0.0,
         tie_word_embeddings=False,
+        head_dim=None,
         dtype=None,
         **kwargs,
     ):
-        if hidden_dim % num_heads:
+        if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads."
+                f"hidden_dim that is a multiple of num_heads, or pass head_dim."
             )
         if num_heads % num_key_value_heads:
             raise ValueError(
@@ -77,6 +81,7 @@ class LlamaBackbone(Backbone):
             TransformerDecoder(
                 num_heads,
                 intermediate_dim,
+                head_dim=head_dim,
                 activation="silu",
                 gated_ffn=True,
                 dropout=dropout,
@@ -117,6 +122,7 @@ class LlamaBackbone(Backbone):
         self.num_key_value_heads = num_key_value_heads
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
+        self._head_dim = head_dim
         self.max_sequence_length = max_sequence_length
         self.rope_max_wavelength = rope_max_wavelength
         self.rope_scaling_factor = rope_scaling_factor
@@ -126,7 +132,7 @@ class LlamaBackbone(Backbone):
 
     @property
     def head_dim(self):
-        return self.hidden_dim // self.num_heads
+        return self._head_dim or self.hidden_dim // self.num_heads
 
     def get_config(self):
         config = super().get_config()
@@ -138,6 +144,7 @@ class LlamaBackbone(Backbone):
                 "num_key_value_heads": self.num_key_value_heads,
                 "hidden_dim": self.hidden_dim,
                 "intermediate_dim": self.intermediate_dim,
+                "head_dim": self._head_dim,
                 "max_sequence_length": self.max_sequence_length,
                 "rope_max_wavelength": self.rope_max_wavelength,
                 "rope_scaling_factor": self.rope_scaling_factor,

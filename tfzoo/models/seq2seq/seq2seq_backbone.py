@@ -1,0 +1,279 @@
+import keras
+
+from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
+from tfzoo.layers import checks
+from tfzoo.models.backbone import Backbone
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class Seq2SeqBackbone(Backbone):
+    """Encoder-decoder Transformer (Vaswani et al., 2017, "Attention Is All You Need").
+
+    Token embeddings scaled by `sqrt(hidden_dim)` plus sinusoidal positions, an encoder stack,
+    and a decoder stack with causal self-attention and cross-attention over the encoder output.
+    Blocks are post-LN as in the paper (`normalize_first=False`) or pre-LN
+    (`normalize_first=True`, which adds a final norm after each stack and trains more stably
+    at depth).
+
+    Args:
+        vocabulary_size: int. Source vocabulary (and target vocabulary when shared).
+        num_layers: int. Encoder blocks.
+        num_heads: int. Attention heads; must divide `hidden_dim`.
+        hidden_dim: int. Model width (`d_model`).
+        intermediate_dim: int. Feed-forward width (`d_ff`).
+        num_decoder_layers: int or `None`. Decoder blocks. Defaults to `num_layers`.
+        target_vocabulary_size: int or `None`. Target vocabulary when embeddings are not shared.
+            Defaults to `vocabulary_size`.
+        share_embeddings: bool. One table for source tokens, target tokens and the output
+            projection (the paper's shared BPE vocabulary). Defaults to `True`.
+        dropout: float. Dropout on embeddings and residual branches. Defaults to `0.1`.
+        attention_dropout: float. Dropout on attention probabilities. Defaults to `0.0`.
+        max_sequence_length: int. Longest source and target. Defaults to `512`.
+        activation: string. Feed-forward activation. Defaults to `"relu"`.
+        layer_norm_epsilon: float. Defaults to `1e-6`.
+        normalize_first: bool. Pre-LN blocks. Defaults to `False` (post-LN, as in the paper).
+        dtype: string or `keras.DTypePolicy`.
+
+    Inputs: a dict of int32 tensors `encoder_token_ids`, `encoder_padding_mask` `(batch, src)`
+    and `decoder_token_ids`, `decoder_padding_mask` `(batch, tgt)`.
+
+    Outputs: a dict with `encoder_sequence_output` `(batch, src, hidden_dim)` and
+    `decoder_sequence_output` `(batch, tgt, hidden_dim)`.
+
+    Example:
+
+    >>> backbone = tfzoo.build("transformer-base", num_layers=2, vocabulary_size=1000)
+    """
+
+    input_names = (
+        "encoder_token_ids",
+        "encoder_padding_mask",
+        "decoder_token_ids",
+        "decoder_padding_mask",
+    )
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        num_decoder_layers=None,
+        target_vocabulary_size=None,
+        share_embeddings=True,
+        dropout=0.1,
+        attention_dropout=0.0,
+        max_sequence_length=512,
+        activation="relu",
+        layer_norm_epsilon=1e-6,
+        normalize_first=False,
+        dtype=None,
+        **kwargs,
+    ):
+        if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
+                f"hidden_dim that num_heads divides."
+            )
+        if hidden_dim % 2:
+            raise ValueError(
+                f"Sinusoidal positions need an even hidden_dim. Received: hidden_dim={hidden_dim}"
+            )
+        num_decoder_layers = num_layers if num_decoder_layers is None else num_decoder_layers
+        target_vocabulary_size = target_vocabulary_size or vocabulary_size
+        if share_embeddings and target_vocabulary_size != vocabulary_size:
+            raise ValueError(
+                f"Shared embeddings need one vocabulary, but vocabulary_size={vocabulary_size} "
+                f"and target_vocabulary_size={target_vocabulary_size}. Use a joint vocabulary or "
+                f"set share_embeddings=False."
+            )
+        # Embeddings are multiplied by sqrt(d), so start them at std d**-0.5 (unit scale after).
+        embedding_init = keras.initializers.RandomNormal(stddev=hidden_dim**-0.5)
+        block_args = dict(
+            activation=activation,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            normalize_first=normalize_first,
+            dtype=dtype,
+        )
+
+        # === Layers ===
+        def embedding(vocab, name):
+            return TokenAndPositionEmbedding(
+                vocab,
+                max_sequence_length,
+                hidden_dim,
+                position="sinusoidal",
+                scale_embeddings=True,
+                embeddings_initializer=embedding_init,
+                dtype=dtype,
+                name=name,
+            )
+
+        self.encoder_embeddings = embedding(vocabulary_size, "encoder_embeddings")
+        self.decoder_embeddings = (
+            self.encoder_embeddings
+            if share_embeddings
+            else embedding(target_vocabulary_size, "decoder_embeddings")
+        )
+        self.encoder_embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="encoder_embeddings_dropout"
+        )
+        self.decoder_embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="decoder_embeddings_dropout"
+        )
+        self.encoder_layers = [
+            TransformerEncoder(num_heads, intermediate_dim, name=f"encoder_layer_{i}", **block_args)
+            for i in range(num_layers)
+        ]
+        self.decoder_layers = [
+            TransformerDecoder(
+                num_heads,
+                intermediate_dim,
+                use_cross_attention=True,
+                name=f"decoder_layer_{i}",
+                **block_args,
+            )
+            for i in range(num_decoder_layers)
+        ]
+        self.encoder_norm = self.decoder_norm = None
+        if normalize_first:
+            self.encoder_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="encoder_norm")
+            self.decoder_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="decoder_norm")
+
+        # === Functional Model ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name) for name in self.input_names
+        }
+        x = self.encoder_embeddings(inputs["encoder_token_ids"])
+        x = self.encoder_embeddings_dropout(x)  # (B, src, D)
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=inputs["encoder_padding_mask"])
+        if self.encoder_norm is not None:
+            x = self.encoder_norm(x)
+        y = self.decoder_embeddings(inputs["decoder_token_ids"])
+        y = self.decoder_embeddings_dropout(y)  # (B, tgt, D)
+        for layer in self.decoder_layers:
+            y = layer(
+                y,
+                encoder_outputs=x,
+                padding_mask=inputs["decoder_padding_mask"],
+                encoder_padding_mask=inputs["encoder_padding_mask"],
+            )
+        if self.decoder_norm is not None:
+            y = self.decoder_norm(y)
+        super().__init__(
+            inputs=inputs,
+            outputs={"encoder_sequence_output": x, "decoder_sequence_output": y},
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.num_key_value_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.num_decoder_layers = num_decoder_layers
+        self.target_vocabulary_size = target_vocabulary_size
+        self.share_embeddings = share_embeddings
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.max_sequence_length = max_sequence_length
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+
+    @property
+    def head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    @property
+    def token_embedding(self):
+        """The target `ReversibleEmbedding` (the output projection is tied to it)."""
+        return self.decoder_embeddings.token_embedding
+
+    def _check_inputs(self, inputs):
+        if not isinstance(inputs, dict):
+            raise ValueError(
+                f"Seq2SeqBackbone takes a dict of inputs with keys {list(self.input_names)}; "
+                f"received a {type(inputs).__name__}."
+            )
+        missing = [name for name in self.input_names if name not in inputs]
+        unknown = [name for name in inputs if name not in self.input_names]
+        if missing or unknown:
+            raise ValueError(
+                f"Seq2SeqBackbone expects inputs {list(self.input_names)}; missing {missing}, "
+                f"unknown {unknown}."
+            )
+        for side in ("encoder", "decoder"):
+            ids = inputs[f"{side}_token_ids"]
+            checks.check_integer_ids(ids, f"{side}_token_ids")
+            checks.check_mask_shape(ids, inputs[f"{side}_padding_mask"], f"{side}_padding_mask")
+            length = ids.shape[1] if len(ids.shape) > 1 else None
+            if isinstance(length, int) and length > self.max_sequence_length:
+                which = "source" if side == "encoder" else "target"
+                raise ValueError(
+                    f"The {which} has {length} tokens but the model has max_sequence_length="
+                    f"{self.max_sequence_length}. Truncate `{side}_token_ids` to "
+                    f"{self.max_sequence_length} tokens or build the model with a larger "
+                    f"max_sequence_length."
+                )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "num_decoder_layers": self.num_decoder_layers,
+                "target_vocabulary_size": self.target_vocabulary_size,
+                "share_embeddings": self.share_embeddings,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "max_sequence_length": self.max_sequence_length,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+            }
+        )
+        return config
+
+
+def seq2seq_parameter_count(
+    vocabulary_size,
+    num_layers,
+    hidden_dim,
+    intermediate_dim,
+    num_decoder_layers=None,
+    target_vocabulary_size=None,
+    share_embeddings=True,
+    normalize_first=False,
+    **_,
+):
+    """Parameters of a `Seq2SeqBackbone` (= its `Seq2SeqLM`: the output head is tied), by formula.
+
+    Example:
+
+    >>> tfzoo.models.seq2seq.seq2seq_parameter_count(37000, 6, 512, 2048)
+    63082496
+    """
+    d, f = hidden_dim, intermediate_dim
+    num_decoder_layers = num_layers if num_decoder_layers is None else num_decoder_layers
+    attention = 4 * (d * d + d)
+    feed_forward = d * f + f + f * d + d
+    norm = 2 * d
+    embeddings = vocabulary_size * d
+    if not share_embeddings:
+        embeddings += (target_vocabulary_size or vocabulary_size) * d
+    encoder = num_layers * (attention + feed_forward + 2 * norm)
+    decoder = num_decoder_layers * (2 * attention + feed_forward + 3 * norm)
+    final_norms = 2 * norm if normalize_first else 0
+    return embeddings + encoder + decoder + final_norms

@@ -1,0 +1,25 @@
+"""Encoder-decoder presets (Vaswani et al., 2017, Table 3).
+
+The paper's "65M" (base) and "213M" (big) are rounded and depend on its 37,000-token shared
+byte-pair vocabulary (English-German); `seq2seq_parameter_count` gives this implementation's
+exact count (63,082,496 and 214,245,376, tied embeddings, sinusoidal positions, no output bias).
+"""
+
+_SHARED = dict(vocabulary_size=37000, max_sequence_length=512, share_embeddings=True)
+
+SEQ2SEQ_PRESETS = {
+    "transformer-base": dict(
+        config=dict(_SHARED, num_layers=6, num_heads=8, hidden_dim=512, intermediate_dim=2048,
+                    dropout=0.1),
+        description="Transformer base (Vaswani et al. 2017): d512, 6+6 layers, 8 heads, ff 2048, "
+        "shared 37k vocabulary, post-LN",
+        published_parameters=None,
+    ),
+    "transformer-big": dict(
+        config=dict(_SHARED, num_layers=6, num_heads=16, hidden_dim=1024, intermediate_dim=4096,
+                    dropout=0.3),
+        description="Transformer big (Vaswani et al. 2017): d1024, 6+6 layers, 16 heads, ff 4096, "
+        "shared 37k vocabulary, post-LN",
+        published_parameters=None,
+    ),
+}

@@ -1,0 +1,193 @@
+import keras
+
+from tfzoo.layers import LayerNorm, TransformerEncoder
+from tfzoo.layers.patch_embedding import PatchEmbedding
+from tfzoo.models.backbone import Backbone
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class ViTBackbone(Backbone):
+    """Vision Transformer encoder (Dosovitskiy et al., 2021, "An Image is Worth 16x16 Words").
+
+    Patches (`tfzoo.layers.PatchEmbedding`: patch projection, class token, learned positions),
+    pre-LN Transformer encoder blocks with exact GELU, and a final layer norm.
+
+    Args:
+        image_size: int. Side of the square training images; sets the position table.
+            Defaults to `224`.
+        patch_size: int. Side of a patch; must divide `image_size`. Defaults to `16`.
+        num_channels: int. Image channels. Defaults to `3`.
+        num_layers: int. Number of encoder blocks.
+        num_heads: int. Attention heads; must divide `hidden_dim`.
+        hidden_dim: int. Token width.
+        intermediate_dim: int. Width of the MLP's hidden layer.
+        dropout: float. Dropout after the embeddings, attention and MLP. Defaults to `0.0`.
+        attention_dropout: float. Dropout on attention probabilities. Defaults to `0.0`.
+        layer_norm_epsilon: float. Defaults to `1e-6`.
+        activation: string. MLP activation. Defaults to `"gelu"` (exact, via `erf`).
+        dtype: string or `keras.DTypePolicy`.
+
+    Inputs: a dict with `images` (or the images tensor itself), float32 `(batch, height, width, num_channels)`, pixel values
+    already normalised (e.g. to `[-1, 1]`). Height and width must be multiples of `patch_size`;
+    sizes other than `image_size` interpolate the position table.
+
+    Outputs: a dict with `sequence_output` `(batch, 1 + patches, hidden_dim)` and
+    `pooled_output` `(batch, hidden_dim)` (the class token after the final norm).
+
+    Example:
+
+    >>> backbone = tfzoo.build("vit-tiny", image_size=32, patch_size=8, num_layers=2)
+    >>> out = backbone({"images": np.zeros((1, 32, 32, 3), "float32")})
+    >>> out["sequence_output"].shape
+    TensorShape([1, 17, 192])
+    """
+
+    input_names = ("images",)
+
+    def __init__(
+        self,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        image_size=224,
+        patch_size=16,
+        num_channels=3,
+        dropout=0.0,
+        attention_dropout=0.0,
+        layer_norm_epsilon=1e-6,
+        activation="gelu",
+        dtype=None,
+        **kwargs,
+    ):
+        if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
+                f"hidden_dim that num_heads divides (ViT uses head width 64)."
+            )
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"`num_layers` must be an int >= 1. Received: num_layers={num_layers}")
+        initializer = keras.initializers.TruncatedNormal(stddev=0.02)
+
+        # === Layers ===
+        self.embeddings = PatchEmbedding(
+            hidden_dim,
+            patch_size,
+            image_size,
+            num_channels=num_channels,
+            kernel_initializer=initializer,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.transformer_layers = [
+            TransformerEncoder(
+                num_heads,
+                intermediate_dim,
+                activation=activation,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=True,
+                kernel_initializer=initializer,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.layer_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="layer_norm")
+
+        # === Functional Model ===
+        # Height and width stay dynamic: other multiples of the patch size are accepted.
+        images = keras.Input(shape=(None, None, num_channels), dtype="float32", name="images")
+        x = self.embeddings_dropout(self.embeddings(images))  # (B, 1 + patches, D)
+        for layer in self.transformer_layers:
+            x = layer(x)
+        x = self.layer_norm(x)
+        pooled = x[:, 0, :]  # the class token, (B, D)
+        super().__init__(
+            inputs={"images": images},
+            outputs={"sequence_output": x, "pooled_output": pooled},
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.num_channels = num_channels
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.activation = activation
+
+    @property
+    def token_embedding(self):
+        raise AttributeError("A ViT has no token embedding; its input layer is `embeddings`.")
+
+    def call(self, inputs, training=None, mask=None):
+        return super().call(_as_dict(inputs), training=training, mask=mask)
+
+    def _check_inputs(self, inputs):
+        inputs = _as_dict(inputs)
+        if not isinstance(inputs, dict) or set(inputs) != {"images"}:
+            got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+            raise ValueError(
+                f"ViTBackbone takes a dict {{'images': float32 (batch, height, width, "
+                f"{self.num_channels})}}; received {got}."
+            )
+        images = inputs["images"]
+        shape = tuple(images.shape)
+        if len(shape) != 4:
+            raise ValueError(
+                f"`images` must have rank 4 (batch, height, width, channels); received shape "
+                f"{shape}. Add a batch axis for a single image (`images[None]`)."
+            )
+        dtype = keras.backend.standardize_dtype(images.dtype)
+        if "float" not in dtype:
+            raise ValueError(
+                f"`images` must be float pixels (normalised, e.g. to [-1, 1]); received dtype "
+                f"{dtype}. Convert with `images.astype('float32') / 127.5 - 1`."
+            )
+        if shape[-1] is not None and shape[-1] != self.num_channels:
+            raise ValueError(
+                f"The model expects {self.num_channels} channels; `images` has {shape[-1]} "
+                f"(shape {shape})."
+            )
+        for axis, size in (("height", shape[1]), ("width", shape[2])):
+            if size is not None and size % self.patch_size:
+                raise ValueError(
+                    f"The image {axis} ({size}) must be a multiple of the patch size "
+                    f"({self.patch_size}). Resize or crop the images to a multiple of "
+                    f"{self.patch_size}."
+                )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "image_size": self.image_size,
+                "patch_size": self.patch_size,
+                "num_channels": self.num_channels,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "activation": self.activation,
+            }
+        )
+        return config
+
+
+def _as_dict(inputs):
+    """A bare image tensor (e.g. `model.fit(images, labels)`) is the `images` input."""
+    if isinstance(inputs, dict) or isinstance(inputs, (list, tuple)):
+        return inputs
+    return {"images": inputs}

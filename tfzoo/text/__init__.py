@@ -1,0 +1,26 @@
+"""Tokenizers that run inside `tf.data`: WordPiece (BERT) and byte-level BPE (GPT-2).
+
+Load them from local Hugging Face directories (`tokenizer_from_pretrained`), train them on a
+corpus (`train_wordpiece`, `train_bpe`) or get GPT-2's offline (`gpt2_tokenizer`). Every
+tokenizer has the interface of `tfzoo.text.Tokenizer`.
+"""
+
+from tfzoo.text.assets import minilm_path
+from tfzoo.text.byte_pair_tokenizer import BytePairTokenizer
+from tfzoo.text.gpt2 import gpt2_files, gpt2_tokenizer
+from tfzoo.text.loading import tokenizer_from_pretrained
+from tfzoo.text.tokenizer import Tokenizer
+from tfzoo.text.training import train_bpe, train_wordpiece
+from tfzoo.text.word_piece_tokenizer import WordPieceTokenizer
+
+__all__ = [
+    "BytePairTokenizer",
+    "Tokenizer",
+    "WordPieceTokenizer",
+    "gpt2_files",
+    "gpt2_tokenizer",
+    "minilm_path",
+    "tokenizer_from_pretrained",
+    "train_bpe",
+    "train_wordpiece",
+]
