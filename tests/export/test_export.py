@@ -1,0 +1,300 @@
+"""tfzoo.export: every family x format (x quantization mode), verified in-process and by the
+standalone runner in a subprocess; bad input raises ValueError; disagreement keeps an
+UNVERIFIED artifact. Tiny configs; the full matrix is marked slow."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tfzoo
+from tfzoo.export import ExportVerificationError, export, verify
+from tfzoo.export.reference import read_reference, reference_paths
+
+TINY = dict(
+    num_layers=1,
+    hidden_dim=16,
+    num_heads=2,
+    intermediate_dim=32,
+    vocabulary_size=64,
+    max_sequence_length=16,
+)
+SUFFIX = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
+
+
+def tiny(name, task=None, **kwargs):
+    return tfzoo.build(name, task=task, **TINY, **kwargs)
+
+
+def _export_and_check(model, tmp_path, fmt, **kwargs):
+    path = str(tmp_path / f"model{SUFFIX[fmt]}")
+    report = export(model, path, print_report=False, **kwargs)
+    assert report.verified and report.path == path and os.path.exists(path)
+    assert report.format == fmt and report.file_size > 0 and report.latency_ms > 0
+    assert report.ops["count"] > 0 and report.ops["non_builtin"] == []
+    # The standalone runner, in its own process, agrees (exit code 0).
+    result = verify(path, runs=2)
+    assert result["ok"] and result["exit_code"] == 0
+    return path, report
+
+
+# --- every family x format ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
+def test_bert_classifier_every_format(tmp_path, fmt):
+    model = tiny("bert-tiny", "classification", num_classes=3)
+    path, report = _export_and_check(model, tmp_path, fmt)
+    assert list(report.inputs) == ["token_ids", "padding_mask", "segment_ids"]
+    assert report.inputs["token_ids"] == {"dtype": "int32", "shape": [None, None]}
+    assert report.outputs[0]["name"] == "logits" and report.outputs[0]["max_abs_diff"] < 1e-4
+    on_disk = json.load(open(path + ".report.json"))
+    assert on_disk["verified"] and on_disk["outputs"][0]["cosine"] > 0.9999
+    meta, inputs, outputs = read_reference(path)
+    assert meta["format"] == fmt and outputs["logits"].shape == (2, 3)
+    assert inputs["padding_mask"][1, -1] == 0  # the sample carries padding
+
+
+@pytest.mark.parametrize(
+    "name,fmt",
+    [("gpt2", "tflite"), ("llama-tiny", "onnx")]
+    + [
+        pytest.param(n, f, marks=pytest.mark.slow)
+        for n, f in [
+            ("gpt2", "onnx"),
+            ("gpt2", "saved_model"),
+            ("llama-tiny", "tflite"),
+            ("llama-tiny", "saved_model"),
+        ]
+    ],
+)
+def test_causal_lm(tmp_path, name, fmt):
+    model = tiny(name, "causal_lm")
+    _, report = _export_and_check(model, tmp_path, fmt)
+    assert list(report.inputs) == ["token_ids", "padding_mask"]
+    assert report.outputs[0]["shape"] == [2, 16, 64] and report.outputs[0]["top1"] == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
+@pytest.mark.parametrize(
+    "task,kwargs,outputs",
+    [
+        (None, {}, ["pooled_output", "sequence_output"]),
+        ("token_classification", {"num_classes": 4}, ["logits"]),
+        ("masked_lm", {}, ["logits"]),
+        ("sentence_embedding", {"normalize": True}, ["embeddings"]),
+    ],
+)
+def test_bert_every_task(tmp_path, fmt, task, kwargs, outputs):
+    model = tiny("bert-tiny", task, **kwargs)
+    _, report = _export_and_check(model, tmp_path, fmt)
+    assert [o["name"] for o in report.outputs] == outputs
+
+
+@pytest.mark.slow
+def test_fixed_sequence_length_tflite(tmp_path):
+    model = tiny("bert-tiny", "classification", num_classes=2)
+    _, report = _export_and_check(model, tmp_path, "tflite", sequence_length=8)
+    assert report.inputs["token_ids"]["shape"] == [None, 8]
+    assert report.sample_shape == [2, 8]
+
+
+def test_saved_model_stores_weights_once(tmp_path):
+    model = tiny("bert-tiny", "classification", num_classes=2)
+    path = str(tmp_path / "sm")
+    report = export(model, path, print_report=False)
+    variables = sum(
+        os.path.getsize(os.path.join(d, f))
+        for d, _, files in os.walk(os.path.join(path, "variables"))
+        for f in files
+    )
+    # Keras `model.export` stores every weight twice (DESIGN.md); this writer stores them once.
+    assert report.weight_bytes <= variables < 1.5 * report.weight_bytes + 16_000
+
+
+# --- quantization ---------------------------------------------------------------------------
+
+
+def _calibration(n=8, seq=16):
+    rng = np.random.default_rng(3)
+    for _ in range(n):
+        mask = np.ones((2, seq), "int32")
+        mask[1, seq // 2 :] = 0
+        yield {
+            "token_ids": rng.integers(1, 64, (2, seq)).astype("int32"),
+            "padding_mask": mask,
+            "segment_ids": np.zeros((2, seq), "int32"),
+        }
+
+
+@pytest.mark.parametrize(
+    "quantize", ["dynamic", "int8", pytest.param("float16", marks=pytest.mark.slow)]
+)
+def test_tflite_quantized(tmp_path, quantize):
+    import tensorflow as tf
+
+    model = tiny("bert-tiny", "classification", num_classes=3)
+    data = None
+    if quantize == "int8":
+        # A tf.data pipeline yielding (x, y) batches, as a user's validation set does.
+        batches = list(_calibration())
+        data = (
+            tf.data.Dataset.from_tensor_slices(
+                {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+            )
+            .batch(2)
+            .map(lambda x: (x, tf.zeros((2,), tf.int32)))
+        )
+    _, report = _export_and_check(
+        model, tmp_path, "tflite", quantize=quantize, representative_data=data
+    )
+    assert report.quantize == quantize
+    if quantize == "int8":
+        assert "FULLY_CONNECTED" in report.ops["by_type"]
+        assert report.outputs[0]["criteria"]["cosine_min"] == 0.90
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gpt2", "llama-tiny"])
+@pytest.mark.parametrize("quantize", ["dynamic", "float16", "int8"])
+def test_causal_lm_quantized(tmp_path, name, quantize):
+    model = tiny(name, "causal_lm")
+    calibration = [{k: v for k, v in b.items() if k != "segment_ids"} for b in _calibration()]
+    _export_and_check(model, tmp_path, "tflite", quantize=quantize, representative_data=calibration)
+
+
+def test_qat_model_needs_no_representative_data(tmp_path):
+    from tfzoo.compress.qat import prepare_qat
+
+    model = tiny("bert-tiny", "classification", num_classes=3)
+    qat = prepare_qat(model)
+    sample = next(_calibration())
+    qat(sample, training=True)  # one training-mode call records activation ranges
+    path, report = _export_and_check(qat, tmp_path, "tflite", quantize="int8", sample=sample)
+    assert report.quantize == "int8"
+    assert any("quantization-aware" in n for n in report.notes)
+
+
+@pytest.mark.slow
+def test_int16x8_on_token_ids_is_refused_with_the_reason(tmp_path):
+    model = tiny("bert-tiny", "classification", num_classes=2)
+    with pytest.raises(ValueError, match="int16x8.*quantize='int8'"):
+        export(
+            model,
+            str(tmp_path / "m.tflite"),
+            quantize="int16x8",
+            representative_data=list(_calibration(2)),
+            print_report=False,
+        )
+    assert not os.path.exists(tmp_path / "m.tflite")
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return tiny("bert-tiny", "classification", num_classes=2)
+
+
+def test_unsupported_format_and_mode(tmp_path, classifier):
+    with pytest.raises(ValueError, match=r"Unsupported format 'coreml'.*saved_model.*tflite.*onnx"):
+        export(classifier, str(tmp_path / "m"), format="coreml")
+    with pytest.raises(ValueError, match=r"Unsupported quantize='int4'.*dynamic.*float16.*int8"):
+        export(classifier, str(tmp_path / "m.tflite"), quantize="int4")
+    with pytest.raises(ValueError, match="TFLite only"):
+        export(classifier, str(tmp_path / "m.onnx"), quantize="dynamic")
+
+
+def test_int8_without_representative_data(tmp_path, classifier):
+    with pytest.raises(ValueError, match="needs `representative_data`"):
+        export(classifier, str(tmp_path / "m.tflite"), quantize="int8")
+
+
+def test_existing_path_is_refused(tmp_path, classifier):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"keep me")
+    with pytest.raises(ValueError, match=r"m\.onnx already exists.*overwrite=True"):
+        export(classifier, str(path))
+    assert path.read_bytes() == b"keep me"
+
+
+@pytest.mark.slow
+def test_overwrite_replaces(tmp_path, classifier):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"old")
+    report = export(classifier, str(path), overwrite=True, print_report=False)
+    assert report.verified and path.read_bytes()[4:8] == b"TFL3"
+
+
+def test_bad_arguments(tmp_path, classifier):
+    with pytest.raises(ValueError, match="sequence_length=99 exceeds"):
+        export(classifier, str(tmp_path / "m.tflite"), sequence_length=99)
+    with pytest.raises(ValueError, match="threads"):
+        export(classifier, str(tmp_path / "m.tflite"), threads=0)
+    with pytest.raises(ValueError, match="opset"):
+        export(classifier, str(tmp_path / "m.onnx"), opset=7)
+    bad = {
+        "token_ids": np.zeros((1, 4), "float32"),
+        "padding_mask": np.ones((1, 4)),
+        "segment_ids": np.zeros((1, 4), "int32"),
+    }
+    with pytest.raises(ValueError, match="must hold integers"):
+        export(classifier, str(tmp_path / "m.tflite"), sample=bad)
+    with pytest.raises(ValueError, match=r"lacks inputs \['segment_ids'\]"):
+        export(
+            classifier,
+            str(tmp_path / "m.tflite"),
+            sample={
+                "token_ids": np.zeros((1, 4), "int32"),
+                "padding_mask": np.ones((1, 4), "int32"),
+            },
+        )
+    assert not any(p.name.endswith(".tflite") for p in tmp_path.iterdir())
+
+
+def test_disagreement_keeps_unverified_artifact(tmp_path, classifier):
+    path = tmp_path / "m.tflite"
+    with pytest.raises(ExportVerificationError, match="UNVERIFIED") as info:
+        export(
+            classifier,
+            str(path),
+            tolerance={"atol": 0.0, "per_output": {}},
+            sample={k: v[:1] for k, v in next(_calibration()).items()},
+            print_report=False,
+        )
+    kept = tmp_path / "m.UNVERIFIED.tflite"
+    assert not path.exists() and kept.exists() and info.value.path == str(kept)
+    assert not info.value.report.verified
+    assert os.path.exists(reference_paths(kept).json)
+    # The standalone runner judges it by the same (zero) tolerance and fails too.
+    with pytest.raises(ExportVerificationError, match="fails its standalone check"):
+        verify(str(kept), runs=0)
+
+
+def test_flex_ops_are_named(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    class NeedsFlex(keras.layers.Layer):
+        def call(self, x):
+            # A bool strided slice with a new axis has no TFLite builtin kernel.
+            flags = tf.cast(x, tf.bool)[:, None, :]
+            return tf.reduce_sum(tf.cast(flags, tf.float32), axis=1)
+
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    model = keras.Model({"token_ids": token_ids}, NeedsFlex()(token_ids))
+    with pytest.raises(ValueError, match=r"StridedSlice.*allow_flex=True"):
+        export(model, str(tmp_path / "m.tflite"), sample={"token_ids": np.ones((2, 3), "int32")})
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_verify_needs_reference(tmp_path):
+    path = tmp_path / "x.tflite"
+    with pytest.raises(ValueError, match="No artifact"):
+        verify(str(path))
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match="no reference files"):
+        verify(str(path))

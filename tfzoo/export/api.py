@@ -1,0 +1,554 @@
+"""`tfzoo.export`: write a SavedModel, TFLite or ONNX artifact and prove it matches Keras.
+
+An export is done only when the artifact has been loaded and run in its own runtime and its
+outputs agree with the Keras model's on a sample. Until then the artifact lives under a
+temporary name beside the requested path; it is moved onto the path (`os.replace`) only once it
+agrees, and kept as `NAME.UNVERIFIED.EXT` when it does not.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from tfzoo.export import formats, signature
+from tfzoo.export.reference import read_reference, reference_paths, write_reference
+from tfzoo.export.verification import ExportVerificationError, compare, default_tolerance
+from tfzoo.version import __version__
+
+FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZE_MODES = (None,) + formats.QUANTIZE_MODES
+REPORT_SUFFIX = ".report.json"
+RUNNERS = {"saved_model": "run_saved_model.py", "tflite": "run_tflite.py", "onnx": "run_onnx.py"}
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What `tfzoo.export` wrote and how the artifact behaved in its runtime.
+
+    Attributes:
+        path: str. The artifact (the requested path, or the `.UNVERIFIED` one on failure).
+        format: str. `"saved_model"`, `"tflite"` or `"onnx"`.
+        quantize: str or `None`. The quantization mode (TFLite only).
+        file_size: int. Bytes of the file (or of the SavedModel directory).
+        weight_bytes: int. Bytes of the model's variables, for comparison with `file_size`.
+        ops: dict. `count`, `by_type` (op name -> count), `non_builtin` (Flex/custom ops) and,
+            for TFLite, `xnnpack_partitions`.
+        inputs: dict of input name to `{"dtype", "shape"}` (`None` = dynamic dimension).
+        sample_shape: list. Shape of the verification sample `(batch, sequence)`.
+        outputs: list of dicts per output: `max_abs_diff`, `cosine`, `top1`, `criteria`, `ok`.
+        verified: bool. Every output within tolerance.
+        latency_ms: float. Median latency of the artifact on the sample in its runtime.
+        threads: int. Threads the runtime used.
+        runtime: str. The runtime and its version.
+        seconds: float. Wall time of the whole export.
+        notes: list of str.
+    """
+
+    path: str
+    format: str
+    quantize: str | None
+    file_size: int
+    weight_bytes: int
+    ops: dict
+    inputs: dict
+    sample_shape: list
+    outputs: list
+    verified: bool
+    latency_ms: float
+    threads: int
+    runtime: str
+    seconds: float
+    notes: list
+
+    def to_dict(self):
+        """The report as a JSON-serializable dict."""
+        return dataclasses.asdict(self)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def table(self):
+        """A `rich.table.Table` of the report."""
+        from rich.table import Table
+
+        status = "[green]verified[/green]" if self.verified else "[red]NOT VERIFIED[/red]"
+        title = f"tfzoo.export {self.format}" + (f" ({self.quantize})" if self.quantize else "")
+        table = Table(title=title, caption=status, show_header=True)
+        for column in ("output", "max_abs_diff", "cosine", "top1", "tolerance", "result"):
+            table.add_column(column)
+        for o in self.outputs:
+            table.add_row(
+                o["name"],
+                _num(o["max_abs_diff"], ".2e"),
+                _num(o["cosine"], ".6f"),
+                _num(o["top1"], ".3f"),
+                ", ".join(f"{k} {v:g}" for k, v in o["criteria"].items() if v is not None),
+                "ok" if o["ok"] else "FAIL: " + "; ".join(o["failures"]),
+            )
+        return table
+
+    def summary(self):
+        """A `rich.table.Table` grid of the artifact's facts (path, size, ops, latency)."""
+        from rich.table import Table
+
+        top = sorted(self.ops["by_type"].items(), key=lambda kv: -kv[1])[:8]
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_row("path", self.path)
+        grid.add_row(
+            "size", f"{self.file_size / 1e6:.3f} MB (weights {self.weight_bytes / 1e6:.3f} MB)"
+        )
+        grid.add_row(
+            "inputs", ", ".join(f"{n} {d['dtype']} {d['shape']}" for n, d in self.inputs.items())
+        )
+        grid.add_row("ops", f"{self.ops['count']}: " + ", ".join(f"{k} x{v}" for k, v in top))
+        grid.add_row("non-builtin", ", ".join(self.ops["non_builtin"]) or "none")
+        grid.add_row(
+            "latency",
+            f"{self.latency_ms:.3f} ms median, sample {tuple(self.sample_shape)}, {self.runtime}, "
+            f"{self.threads} threads",
+        )
+        for note in self.notes:
+            grid.add_row("note", note)
+        return grid
+
+    def print(self):
+        """Prints the report table to the terminal."""
+        from rich.console import Console
+
+        console = Console()
+        console.print(self.table())
+        console.print(self.summary())
+
+
+def _num(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def export(
+    model,
+    path,
+    format=None,
+    quantize=None,
+    representative_data=None,
+    sequence_length=None,
+    overwrite=False,
+    verify=True,
+    sample=None,
+    opset=17,
+    threads=2,
+    allow_flex=False,
+    tolerance=None,
+    calibration_steps=100,
+    print_report=True,
+):
+    """Exports a Keras model to SavedModel, TFLite or ONNX and checks it in its runtime.
+
+    The artifact's signature takes the model's named int32 inputs (`token_ids`, `padding_mask`,
+    `segment_ids` as they apply) with a dynamic batch and a dynamic or fixed sequence length,
+    and returns named outputs (`logits`, `embeddings`, or a backbone's `sequence_output` /
+    `pooled_output`). Beside the artifact it writes `PATH.report.json` (this report) and
+    `PATH.reference.{npz,json}` (sample inputs and Keras outputs) so the standalone runners in
+    `export/` can re-check it without tfzoo (`tfzoo.export.verify(path)`).
+
+    Args:
+        model: a tfzoo Keras model (backbone or task) or any Keras model whose inputs are a
+            dict of named `(batch, sequence)` tensors.
+        path: str. `*.tflite`, `*.onnx`, or a directory for a SavedModel.
+        format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
+            the suffix of `path`.
+        quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
+            `"float16"` (float16 weights), `"int8"` (full integer, calibrated on
+            `representative_data`; a quantization-aware model needs none) or `"int16x8"`.
+            TFLite only.
+        representative_data: calibration data for `"int8"` / `"int16x8"`: a `tf.data.Dataset`
+            or an iterable of input dicts (or `(x, y)` tuples), e.g. the validation set.
+        sequence_length: int or `None`. `None` keeps the sequence dimension dynamic; an int
+            fixes it (what on-device TFLite wants: static shapes, no tensor resizing).
+        overwrite: bool. Replace an existing artifact at `path`. Defaults to `False`.
+        verify: bool. Run the artifact in its runtime and compare it with Keras. With `False`
+            the artifact is written unchecked (the report says so). Defaults to `True`.
+        sample: dict of input name to int array, the verification inputs. Defaults to random
+            valid ids `(2, sequence_length or 16)` with right padding in the second row.
+        opset: int. ONNX opset. Defaults to `17`.
+        threads: int. Runtime threads for verification and latency. Defaults to `2`.
+        allow_flex: bool. Let a TFLite model use TensorFlow (Flex) ops. Defaults to `False`.
+        tolerance: dict or `None`. Replaces the default tolerance (see
+            `tfzoo.export.verification`), in the `write_reference` format.
+        calibration_steps: int. Batches of `representative_data` used. Defaults to `100`.
+        print_report: bool. Print the report table. Defaults to `True`.
+
+    Returns:
+        An `ExportReport` (also written as `PATH.report.json`).
+
+    Raises:
+        ValueError: bad arguments (unknown format or mode, an existing path without
+            `overwrite=True`, int8 without representative data, Flex ops without
+            `allow_flex=True`, bad sample).
+        ExportVerificationError: the artifact disagrees with Keras; it is kept as
+            `NAME.UNVERIFIED.EXT`.
+
+    Example:
+
+    >>> model = tfzoo.build("bert-tiny", task="classification", num_classes=2)
+    >>> report = tfzoo.export(model, "out/bert-tiny-int8.tflite", quantize="int8",
+    ...                       representative_data=val_ds, sequence_length=128)
+    >>> report.verified, report.latency_ms
+    """
+    start = time.perf_counter()
+    path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
+    format = _check_format(format, path)
+    _check_arguments(format, quantize, sequence_length, opset, threads, calibration_steps, model)
+    if os.path.lexists(path) and not overwrite:
+        raise ValueError(
+            f"{path} already exists; tfzoo.export never replaces a file silently. Pass "
+            f"overwrite=True to replace it, or choose another path."
+        )
+
+    serving = signature.ServingFunction(model, sequence_length)
+    calibration = None
+    if quantize in ("int8", "int16x8"):
+        calibration = _calibration_batches(representative_data, serving, calibration_steps)
+        if calibration is None and not (quantize == "int8" and serving.is_qat):
+            raise ValueError(
+                f"quantize={quantize!r} needs `representative_data` to calibrate activation "
+                f"ranges: pass a tf.data.Dataset or an iterable of input dicts (e.g. "
+                f"representative_data=val_ds). Or use quantize='dynamic', which needs none, or "
+                f"train with tfzoo.compress.prepare_qat."
+            )
+    elif serving.is_qat and format == "tflite" and quantize not in (None, "int8"):
+        raise ValueError(
+            f"This is a quantization-aware model: its fake-quant ops convert to int8. Use "
+            f"quantize='int8' (no representative data needed). Received: quantize={quantize!r}"
+        )
+    if serving.is_qat and format == "tflite" and quantize is None:
+        quantize = "int8"  # the fake-quant ranges only mean something as int8 kernels
+
+    if sample is None:
+        inputs = signature.random_sample(model, serving.specs, sequence_length)
+    else:
+        inputs = signature.check_inputs("sample", sample, serving.specs)
+    expected = signature.as_output_dict(model, model(inputs, training=False))
+    expected = {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in expected.items()}
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    base = os.path.basename(path)
+    temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    try:
+        artifact = os.path.join(temp, base)
+        notes = _write(format, serving, artifact, quantize, calibration, allow_flex, opset)
+        run, runtime = _runner(format, artifact, threads)
+        tolerance = tolerance or default_tolerance(quantize, expected)
+        if verify:
+            actual = run(inputs)
+            results = compare(expected, actual, tolerance)
+        else:
+            results = [
+                {
+                    "name": n,
+                    "shape": list(v.shape),
+                    "criteria": {},
+                    "max_abs_diff": None,
+                    "cosine": None,
+                    "top1": None,
+                    "ok": False,
+                    "failures": ["not verified"],
+                }
+                for n, v in expected.items()
+            ]
+            notes.append("verify=False: the artifact was not compared with the Keras model")
+        latency = formats.median_latency_ms(run, inputs)
+        # After running: XNNPACK takes its partitions on the first invoke.
+        ops = _ops(format, serving, artifact, run)
+        del run  # release the runtime's hold on the temporary file before moving it
+        verified = verify and all(r["ok"] for r in results)
+        final = path if verified or not verify else _unverified_path(path, overwrite)
+        report = ExportReport(
+            path=final,
+            format=format,
+            quantize=quantize,
+            file_size=formats.artifact_size(artifact),
+            weight_bytes=serving.weight_bytes,
+            ops=ops,
+            inputs={
+                n: {
+                    "dtype": s.dtype.name,
+                    "shape": [None if d is None else int(d) for d in s.shape],
+                }
+                for n, s in serving.specs.items()
+            },
+            sample_shape=list(next(iter(inputs.values())).shape),
+            outputs=results,
+            verified=bool(verified),
+            latency_ms=latency,
+            threads=threads,
+            runtime=runtime,
+            seconds=0.0,
+            notes=notes,
+        )
+        _move_into_place(artifact, final)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+    write_reference(
+        final,
+        inputs,
+        expected,
+        format=format,
+        tolerance=tolerance,
+        extra={"tfzoo_version": __version__, "model": model.name, "quantize": quantize},
+    )
+    report.seconds = time.perf_counter() - start
+    _atomic_write_text(final + REPORT_SUFFIX, json.dumps(report.to_dict(), indent=2) + "\n")
+    if print_report:
+        report.print()
+    if verify and not verified:
+        failures = [f"{o['name']}: {'; '.join(o['failures'])}" for o in results if not o["ok"]]
+        raise ExportVerificationError(
+            f"The {format} artifact disagrees with the Keras model ({'; '.join(failures)}). It "
+            f"was kept at {final} for inspection, not at {path}.",
+            report=report,
+            path=final,
+        )
+    return report
+
+
+def verify(path, threads=2, runs=20, timeout=600):
+    """Re-checks a saved artifact with its standalone runner in a separate process.
+
+    Runs `export/run_tflite.py`, `export/run_onnx.py` or `export/run_saved_model.py` (which never
+    import tfzoo) on `path` and its reference files, as a deployment machine would.
+
+    Args:
+        path: str. An artifact written by `tfzoo.export` (with its `.reference.*` files).
+        threads: int. Runtime threads. Defaults to `2`.
+        runs: int. Timed runs. Defaults to `20`.
+        timeout: float. Seconds before the runner is stopped. Defaults to `600`.
+
+    Returns:
+        The runner's result dict (`ok`, `outputs` with `max_abs_diff`/`cosine`/`top1`, `timing`
+        with `median_ms`, `runtime`, `ops` for TFLite).
+
+    Raises:
+        ValueError: no artifact or reference files at `path`, or no runner folder found.
+        ExportVerificationError: the artifact does not load or disagrees with its reference.
+
+    Example:
+
+    >>> result = tfzoo.export.verify("out/bert-tiny.tflite")   # result.get("ok") is True
+    """
+    path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"No artifact at {path}: export one first with tfzoo.export(model, path).")
+    if not os.path.exists(reference_paths(path).json):
+        raise ValueError(
+            f"{path} has no reference files ({reference_paths(path).json}); re-export it with "
+            f"tfzoo.export, which writes them."
+        )
+    meta, _, _ = read_reference(path)
+    script = os.path.join(runner_dir(), RUNNERS[meta["format"]])
+    command = [
+        sys.executable,
+        script,
+        path,
+        "--json",
+        "--threads",
+        str(threads),
+        "--runs",
+        str(runs),
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    result = None
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            result = json.loads(line)
+            break
+    if result is None:
+        raise ExportVerificationError(
+            f"{script} printed no result (exit code {done.returncode}): {done.stderr[-500:]}",
+            path=path,
+        )
+    result["exit_code"] = done.returncode
+    if done.returncode == 2:
+        raise ValueError(f"{RUNNERS[meta['format']]}: {result.get('error')}")
+    if done.returncode != 0:
+        detail = result.get("error") or "; ".join(
+            f"{o['name']}: {'; '.join(o['failures'])}"
+            for o in result.get("outputs", [])
+            if not o["ok"]
+        )
+        raise ExportVerificationError(
+            f"{path} fails its standalone check ({RUNNERS[meta['format']]}): {detail}",
+            report=result,
+            path=path,
+        )
+    return result
+
+
+def runner_dir():
+    """The folder of the standalone runners: `$TFZOO_EXPORT_RUNNERS`, else `export/` in the repo."""
+    folder = os.environ.get("TFZOO_EXPORT_RUNNERS") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "export"
+    )
+    if not os.path.isfile(os.path.join(folder, "run_tflite.py")):
+        raise ValueError(
+            f"The export runners are not at {folder}. They ship in the tfzoo repository's "
+            f"export/ folder; point TFZOO_EXPORT_RUNNERS at a copy of it."
+        )
+    return folder
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _check_format(format, path):
+    if format is None:
+        suffix = os.path.splitext(path)[1].lower()
+        return {".tflite": "tflite", ".onnx": "onnx"}.get(suffix, "saved_model")
+    if format not in FORMATS:
+        raise ValueError(f"Unsupported format {format!r}. Supported: {list(FORMATS)}.")
+    return format
+
+
+def _check_arguments(format, quantize, sequence_length, opset, threads, calibration_steps, model):
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(
+            f"Unsupported quantize={quantize!r}. Supported: {list(QUANTIZE_MODES)} (TFLite)."
+        )
+    if quantize is not None and format != "tflite":
+        raise ValueError(
+            f"quantize={quantize!r} applies to TFLite only; a {format} export is float32. "
+            f"Export to a .tflite path, or pass quantize=None."
+        )
+    if sequence_length is not None:
+        max_len = signature.find_attribute(model, "max_sequence_length")
+        if not isinstance(sequence_length, int) or sequence_length < 1:
+            raise ValueError(
+                f"`sequence_length` must be a positive int or None (dynamic). Received: "
+                f"sequence_length={sequence_length!r}"
+            )
+        if max_len is not None and sequence_length > max_len:
+            raise ValueError(
+                f"sequence_length={sequence_length} exceeds the model's max_sequence_length="
+                f"{max_len}. Export with sequence_length <= {max_len}."
+            )
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"`threads` must be an int >= 1. Received: threads={threads!r}")
+    if not isinstance(opset, int) or not 13 <= opset <= 18:
+        raise ValueError(f"`opset` must be an int in [13, 18] (tf2onnx 1.17). Received: {opset!r}")
+    if not isinstance(calibration_steps, int) or calibration_steps < 1:
+        raise ValueError(
+            f"`calibration_steps` must be an int >= 1. Received: {calibration_steps!r}"
+        )
+
+
+def _calibration_batches(data, serving, steps):
+    """Up to `steps` validated input dicts from a data set or iterable; `None` if no data."""
+    if data is None:
+        return None
+    if hasattr(data, "as_numpy_iterator"):  # tf.data.Dataset
+        items = data.take(steps).as_numpy_iterator()
+    elif isinstance(data, dict):
+        items = [data]
+    else:
+        try:
+            items = iter(data() if callable(data) else data)
+        except TypeError:
+            raise ValueError(
+                f"`representative_data` must be a tf.data.Dataset or an iterable of input dicts. "
+                f"Received a {type(data).__name__}."
+            ) from None
+    batches = []
+    for item in items:
+        batches.append(signature.check_inputs("representative_data", item, serving.specs))
+        if len(batches) >= steps:
+            break
+    if not batches:
+        raise ValueError("`representative_data` is empty: give it at least one batch of inputs.")
+    return batches
+
+
+def _write(format, serving, artifact, quantize, calibration, allow_flex, opset):
+    if format == "saved_model":
+        formats.write_saved_model(serving, artifact)
+        return []
+    if format == "tflite":
+        return formats.write_tflite(serving, artifact, quantize, calibration, allow_flex)
+    formats.write_onnx(serving, artifact, opset)
+    return []
+
+
+def _runner(format, artifact, threads):
+    import importlib.metadata
+
+    if format == "saved_model":
+        import tensorflow as tf
+
+        return formats.saved_model_runner(artifact, threads), f"tensorflow {tf.__version__}"
+    if format == "tflite":
+        version = importlib.metadata.version("ai-edge-litert")
+        return formats.tflite_runner(artifact, threads), f"ai-edge-litert {version} (XNNPACK)"
+    import onnxruntime
+
+    return formats.onnx_runner(artifact, threads), f"onnxruntime {onnxruntime.__version__}"
+
+
+def _ops(format, serving, artifact, run):
+    if format == "saved_model":
+        return formats.saved_model_ops(serving)
+    if format == "tflite":
+        return formats.tflite_ops(artifact, run)
+    return formats.onnx_ops(artifact)
+
+
+def _unverified_path(path, overwrite):
+    """`model.tflite` -> `model.UNVERIFIED.tflite` (`-1`, `-2`, ... if that exists)."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() not in (".tflite", ".onnx"):
+        stem, ext = path, ""
+    candidate = f"{stem}.UNVERIFIED{ext}"
+    index = 0
+    while os.path.lexists(candidate) and not overwrite:
+        index += 1
+        candidate = f"{stem}.UNVERIFIED-{index}{ext}"
+    return candidate
+
+
+def _move_into_place(source, destination):
+    """Moves a file or directory onto `destination` atomically (replacing it, if it exists)."""
+    if os.path.isdir(destination) and not os.path.islink(destination):
+        # os.replace cannot put a directory over a non-empty one: move the old one aside first.
+        aside = tempfile.mkdtemp(
+            prefix=".replaced.", dir=os.path.dirname(os.path.abspath(destination))
+        )
+        os.replace(destination, os.path.join(aside, "old"))
+        os.replace(source, destination)
+        shutil.rmtree(aside, ignore_errors=True)
+    elif os.path.isdir(source) and os.path.lexists(destination):
+        os.remove(destination)
+        os.replace(source, destination)
+    else:
+        os.replace(source, destination)
+
+
+def _atomic_write_text(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise

@@ -1,0 +1,283 @@
+"""Writers and in-process runners for the three formats: SavedModel, TFLite, ONNX.
+
+Each writer takes a `ServingFunction` (`tfzoo/export/signature.py`) and writes the artifact to a
+path the caller chose (a temporary name beside the final one). Each runner loads the artifact in
+its own runtime, the one a user deploys with: TensorFlow's `tf.saved_model.load`, the LiteRT
+interpreter (`ai_edge_litert`, XNNPACK delegate) and ONNX Runtime (CPU provider).
+"""
+
+import collections
+import logging
+import os
+import re
+import time
+
+import numpy as np
+
+QUANTIZE_MODES = ("dynamic", "float16", "int8", "int16x8")
+_BUILTIN_TFLITE_OP = re.compile(r"^[A-Z0-9_]+$")
+_STANDARD_ONNX_DOMAINS = ("", "ai.onnx")
+
+
+# --- SavedModel ------------------------------------------------------------------------------
+
+
+def write_saved_model(serving, path):
+    """Writes a SavedModel directory with one `serving_default` signature."""
+    import tensorflow as tf
+
+    tf.saved_model.save(serving.module, path, signatures={"serving_default": serving.concrete})
+
+
+def saved_model_runner(path, threads):
+    """Returns `run(inputs) -> dict of arrays` calling the loaded `serving_default` signature."""
+    import tensorflow as tf
+
+    del threads  # TensorFlow's thread pools are process-wide and fixed once TF has run an op.
+    function = tf.saved_model.load(path).signatures["serving_default"]
+
+    def run(inputs):
+        outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    return run
+
+
+def saved_model_ops(serving):
+    """Op summary of the traced graph (all TensorFlow ops, so none is non-builtin)."""
+    skip = {"Placeholder", "NoOp", "Const", "Identity", "ReadVariableOp"}
+    by_type = {k: v for k, v in sorted(serving.graph_ops.items()) if k not in skip}
+    return {"count": sum(by_type.values()), "by_type": by_type, "non_builtin": []}
+
+
+# --- TFLite ----------------------------------------------------------------------------------
+
+
+def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False):
+    """Converts the serving function to TFLite bytes.
+
+    Args:
+        serving: a `ServingFunction`.
+        quantize: `None` (float32), `"dynamic"`, `"float16"`, `"int8"` or `"int16x8"`.
+        calibration: list of input dicts for `"int8"` / `"int16x8"` (may be `None` for `"int8"`
+            on a quantization-aware model, whose fake-quant ranges give the scales).
+        allow_flex: bool. Let TensorFlow ops that are not TFLite builtins into the model (Flex).
+
+    Returns:
+        `(tflite_bytes, notes)`, notes a list of sentences for the report.
+    """
+    import tensorflow as tf
+
+    notes = []
+
+    def converter(supported_ops):
+        c = tf.lite.TFLiteConverter.from_concrete_functions([serving.concrete], serving.module)
+        ops = list(supported_ops)
+        if allow_flex:
+            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+        c.target_spec.supported_ops = ops
+        if quantize is not None:
+            c.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            c.target_spec.supported_types = [tf.float16]
+        if calibration is not None and quantize in ("int8", "int16x8"):
+            batches = list(calibration)
+            c.representative_dataset = lambda: iter(batches)
+        return c
+
+    builtins = tf.lite.OpsSet.TFLITE_BUILTINS
+    if quantize == "int8" and not serving.is_qat:
+        try:
+            return _convert(converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8])), notes
+        except _ConversionFailed as e:
+            if e.flex_ops:
+                raise _flex_error(e.flex_ops) from None
+            # Some op has no int8 kernel: keep it in float, the rest in int8.
+            notes.append(f"int8 with float fallback (full-integer conversion failed: {e.short})")
+            return _convert(converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8, builtins])), notes
+    if quantize == "int16x8":
+        ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, builtins]
+        try:
+            return _convert(converter(ops)), notes
+        except _ConversionFailed as e:
+            if "Max and min for dynamic tensors" in str(e):
+                raise ValueError(
+                    "The TFLite converter cannot make an int16x8 model of this graph: its "
+                    "16x8 calibration asks for float ranges of the int32 token-id inputs "
+                    f"({e.short}). This is a converter limitation for models with integer "
+                    "inputs (tensorflow/tensorflow#60799); use quantize='int8' or "
+                    "quantize='dynamic' instead."
+                ) from None
+            raise
+    if quantize == "int8" and serving.is_qat:
+        notes.append("quantization-aware model: int8 scales from its fake-quant ranges")
+    return _convert(converter([builtins])), notes
+
+
+class _ConversionFailed(RuntimeError):
+    def __init__(self, message, flex_ops):
+        super().__init__(message)
+        self.flex_ops = flex_ops
+        lines = [x.strip() for x in str(message).splitlines() if x.strip()]
+        self.short = lines[-1][:200] if lines else "no message"
+
+
+def _convert(converter):
+    try:
+        return converter.convert()
+    except Exception as e:  # ConverterError, RuntimeError from the calibrator
+        text = str(e)
+        flex = re.search(r"TF Select ops: ([^\n]+)", text)
+        flex_ops = sorted({op.strip() for op in flex.group(1).split(",")}) if flex else []
+        raise _ConversionFailed(text, flex_ops) from e
+
+
+def _flex_error(ops):
+    return ValueError(
+        f"This model needs TensorFlow ops that are not TFLite builtins: {', '.join(ops)}. A "
+        f"TFLite file with them (Flex ops) runs only with the Flex delegate linked in, which "
+        f"LiteRT on phones and `ai_edge_litert` do not include. Rewrite the layer that emits "
+        f"them, or pass allow_flex=True to export a Flex model anyway."
+    )
+
+
+def write_tflite(serving, path, quantize=None, calibration=None, allow_flex=False):
+    """Converts and writes a `.tflite` file; returns the notes of the conversion."""
+    try:
+        content, notes = convert_tflite(serving, quantize, calibration, allow_flex)
+    except _ConversionFailed as e:
+        if e.flex_ops and not allow_flex:
+            raise _flex_error(e.flex_ops) from None
+        raise RuntimeError(f"The TFLite converter failed: {e}") from None
+    with open(path, "wb") as f:
+        f.write(content)
+    return notes
+
+
+def tflite_runner(path, threads):
+    """Returns `run(inputs)` on the `serving_default` signature, LiteRT with XNNPACK."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    runner = interpreter.get_signature_runner("serving_default")
+
+    def run(inputs):
+        # The signature runner resizes dynamic inputs (-1 in shape_signature) to each call's
+        # shapes and re-allocates tensors when they change.
+        return {k: np.array(v) for k, v in runner(**inputs).items()}
+
+    run.interpreter = interpreter
+    return run
+
+
+def tflite_ops(path, run=None):
+    """Op counts by builtin name, the non-builtin (Flex/custom) ops and XNNPACK partitions."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    plain = Interpreter(
+        model_path=path,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    names = [str(op["op_name"]) for op in plain._get_ops_details()]
+    by_type = dict(sorted(collections.Counter(names).items()))
+    summary = {
+        "count": len(names),
+        "by_type": by_type,
+        "non_builtin": sorted(n for n in by_type if not _BUILTIN_TFLITE_OP.match(n)),
+    }
+    if run is not None and hasattr(run, "interpreter"):
+        delegated = [op["op_name"] for op in run.interpreter._get_ops_details()]
+        summary["xnnpack_partitions"] = delegated.count("DELEGATE")
+    return summary
+
+
+# --- ONNX ------------------------------------------------------------------------------------
+
+
+def write_onnx(serving, path, opset=17):
+    """Converts the serving function with tf2onnx and writes the `.onnx` file.
+
+    Inputs keep their names; their dynamic dimensions are named `batch` and `sequence`.
+    """
+    import tf2onnx
+
+    from tfzoo.layers import runtime_checks
+
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    with runtime_checks(False):
+        model_proto, _ = tf2onnx.convert.from_function(
+            serving.function,
+            input_signature=list(serving.specs.values()),
+            opset=opset,
+            output_path=None,
+        )
+    for graph_input in model_proto.graph.input:
+        dims = graph_input.type.tensor_type.shape.dim
+        for dim, label in zip(dims, ("batch", "sequence")):
+            if not dim.HasField("dim_value"):
+                dim.dim_param = label
+    with open(path, "wb") as f:
+        f.write(model_proto.SerializeToString())
+
+
+def onnx_runner(path, threads):
+    """Returns `run(inputs)` in an ONNX Runtime CPU session with `threads` intra-op threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+
+    def run(inputs):
+        return dict(zip(names, session.run(names, inputs)))
+
+    return run
+
+
+def onnx_ops(path):
+    """Op counts by ONNX op type; ops outside the standard domain are listed as non-builtin."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    nodes = list(model.graph.node)
+    by_type = dict(sorted(collections.Counter(n.op_type for n in nodes).items()))
+    non_builtin = sorted(
+        {f"{n.domain}.{n.op_type}" for n in nodes if n.domain not in _STANDARD_ONNX_DOMAINS}
+    )
+    return {
+        "count": len(nodes),
+        "by_type": by_type,
+        "non_builtin": non_builtin,
+        "opset": max(
+            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
+        ),
+    }
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def median_latency_ms(run, inputs, runs=20, warmup=3):
+    """Median wall time in ms of `run(inputs)` over `runs` calls after `warmup` calls."""
+    for _ in range(warmup):
+        run(inputs)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(inputs)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return float(np.median(times))
+
+
+def artifact_size(path):
+    """Bytes of a file, or of every file under a directory."""
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(
+        os.path.getsize(os.path.join(folder, name))
+        for folder, _, names in os.walk(path)
+        for name in names
+    )
