@@ -49,7 +49,10 @@ class Backbone(keras.Model):
         # Functional models serialise their graph; tfzoo backbones serialise their arguments
         # instead and rebuild the graph in `__init__`. Keep name, trainable and dtype policy.
         config = {"name": self.name, "trainable": self.trainable}
-        config["dtype"] = keras.dtype_policies.serialize(self.dtype_policy)
+        # A functional model reports float32 whatever its layers use; the layers hold the policy
+        # the backbone was built with (e.g. mixed_bfloat16), so serialise theirs.
+        policy = getattr(self, "embeddings", self).dtype_policy
+        config["dtype"] = keras.dtype_policies.serialize(policy)
         return config
 
     @classmethod

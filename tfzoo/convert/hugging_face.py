@@ -1,0 +1,273 @@
+"""`from_pretrained` / `save_pretrained`: local Hugging Face directories <-> tfzoo models.
+
+Reads and writes `config.json` + safetensors only (never pickles, never downloads). The weight
+mapping of each family is one slot table (`tfzoo/convert/hf_bert.py`, `hf_gpt2.py`,
+`hf_llama.py`) walked in both directions.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from tfzoo.convert import hf_bert, hf_gpt2, hf_llama
+from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
+
+FAMILIES = (hf_bert, hf_gpt2, hf_llama)
+SUPPORTED_ARCHITECTURES = tuple(a for f in FAMILIES for a in f.ARCHITECTURES)
+SUPPORTED_MODEL_TYPES = tuple(f.MODEL_TYPE for f in FAMILIES)
+# Absolute tolerance under which a tied tensor stored twice counts as the same tensor.
+_TIED_ATOL = 1e-6
+
+
+def _family_and_architecture(config, path):
+    architectures = config.get("architectures") or []
+    model_type = config.get("model_type")
+    for architecture in architectures:
+        for family in FAMILIES:
+            if architecture in family.ARCHITECTURES:
+                return family, architecture
+    if architectures:
+        raise ValueError(
+            f"{path!r} holds a {architectures[0]!r} checkpoint (model_type={model_type!r}), which "
+            f"tfzoo cannot convert. Supported architectures: {list(SUPPORTED_ARCHITECTURES)}."
+        )
+    for family in FAMILIES:
+        if model_type == family.MODEL_TYPE:  # no `architectures`: the bare model
+            return family, next(iter(family.ARCHITECTURES))
+    raise ValueError(
+        f"{path!r} has model_type={model_type!r} and no supported `architectures`. tfzoo converts "
+        f"model types {list(SUPPORTED_MODEL_TYPES)} (architectures {list(SUPPORTED_ARCHITECTURES)})."
+    )
+
+
+def _prefix(family, checkpoint):
+    """`"bert."`-style prefix if the checkpoint was saved from a head model, else `""`."""
+    return family.PREFIX if any(k.startswith(family.PREFIX) for k in checkpoint.keys()) else ""
+
+
+def _lookup(family, checkpoint, name):
+    """The checkpoint name of `name`, accepting pre-rename names (`LayerNorm.gamma`)."""
+    if name in checkpoint:
+        return name
+    for new, old in family.LEGACY_SUFFIXES.items():
+        if name.endswith(new) and name[: -len(new)] + old in checkpoint:
+            return name[: -len(new)] + old
+    return None
+
+
+def _check_vocabulary(family, config, checkpoint, slot_table, path):
+    embedding = slot_table[0]  # every table starts with the token embedding
+    stored = _lookup(family, checkpoint, embedding.name)
+    if stored is None:
+        return  # reported as a missing tensor
+    rows = checkpoint.get(stored).shape[0]
+    if rows != config["vocab_size"]:
+        raise ValueError(
+            f"config.json in {path!r} says vocab_size={config['vocab_size']}, but the embedding "
+            f"{stored!r} has {rows} rows. Fix vocab_size in config.json (or re-save the model "
+            f"after `resize_token_embeddings`)."
+        )
+
+
+def _load_into(model, family, config, checkpoint, path):
+    """Fills `model`'s variables from `checkpoint`; returns the names of unused tensors."""
+    prefix = _prefix(family, checkpoint)
+    table = family.slots(model, prefix)
+    _check_vocabulary(family, config, checkpoint, table, path)
+    missing, skipped, used = [], [], set()
+    for slot in table:
+        stored = _lookup(family, checkpoint, slot.name)
+        if stored is None:
+            (skipped if slot.optional else missing).append(slot.name)
+    if missing:
+        raise ValueError(
+            f"The checkpoint in {path!r} lacks {len(missing)} tensor(s) this model needs: "
+            f"{missing[:8]}{' ...' if len(missing) > 8 else ''}. Is config.json from the same model "
+            f"as the weights?"
+        )
+    for slot in table:
+        stored = _lookup(family, checkpoint, slot.name)
+        if stored is None:
+            continue
+        array = checkpoint.get(stored)
+        expected = slot.foreign_shape()
+        if tuple(array.shape) != expected:
+            raise ValueError(
+                f"Tensor {stored!r} in {path!r} has shape {tuple(array.shape)}, but the model built "
+                f"from config.json expects {expected}. The config and the weights disagree."
+            )
+        slot.write(array)
+        used.add(stored)
+    for alias, source in family.TIED.items():
+        alias = alias.replace("{p}", prefix)
+        source = source.replace("{p}", prefix)
+        if alias in checkpoint and source in checkpoint and alias not in used:
+            a, s = checkpoint.get(alias), checkpoint.get(source)
+            if a.shape != s.shape or not np.allclose(a, s, atol=_TIED_ATOL):
+                raise ValueError(
+                    f"Tensor {alias!r} differs from {source!r}, but tfzoo ties them (one shared "
+                    f"table). This checkpoint has untied weights, which tfzoo cannot represent."
+                )
+            used.add(alias)
+    quiet = family.unused_weights(model)
+    skipped = [name for name in skipped if not any(q in name for q in quiet)]
+    if skipped:
+        warnings.warn(
+            f"The checkpoint in {path!r} has no {skipped}: these weights keep their random "
+            f"initial values (train them, e.g. fine-tune a classifier head).",
+            stacklevel=3,
+        )
+    ignored = {k for k in checkpoint.keys() if k.endswith(family.IGNORED_SUFFIXES)}
+    return sorted(set(checkpoint.keys()) - used - ignored)
+
+
+def from_pretrained(path, task=None, dtype=None, **task_args):
+    """Builds a tfzoo model from a local Hugging Face model directory.
+
+    The directory needs `config.json` and `model.safetensors` (or shards listed in
+    `model.safetensors.index.json`). Supported: BERT (`BertModel`, `BertForMaskedLM`,
+    `BertForPreTraining`, `BertForSequenceClassification`, `BertForTokenClassification`),
+    GPT-2 (`GPT2Model`, `GPT2LMHeadModel`) and Llama (`LlamaModel`, `LlamaForCausalLM`). The
+    config's sizes, activation (`gelu` -> exact `gelu`, `gelu_new`/`gelu_pytorch_tanh` ->
+    `gelu_tanh`, `relu`), norm epsilon, position table and segment count are honoured.
+
+    Weights a checkpoint does not have are left at their initial values with a warning: BERT's
+    pooler when loading a `BertForMaskedLM` checkpoint (only `pooled_output` and the
+    classification head use it), and a classifier head when loading a bare `BertModel` with
+    `task="classification"` (the fine-tuning case). Tensors tfzoo does not use (e.g. BERT's
+    next-sentence head) are reported in a warning.
+
+    Args:
+        path: string or path-like. A local directory (nothing is downloaded).
+        task: string or `None`. `None` returns the backbone. BERT: `"classification"`,
+            `"token_classification"`, `"masked_lm"`, `"sentence_embedding"`; GPT-2 and Llama:
+            `"causal_lm"`.
+        dtype: string or `keras.DTypePolicy`, e.g. `"mixed_bfloat16"`. Defaults to the global policy.
+        **task_args: task arguments, e.g. `normalize=True`; `num_classes` defaults to the
+            config's number of labels and `dropout` to its classifier dropout.
+
+    Returns:
+        A `keras.Model` holding the checkpoint's weights.
+
+    Raises:
+        ValueError: no config or weights, pickled weights only, an unsupported architecture,
+            a missing tensor, a shape mismatch, or a vocabulary size that disagrees with the
+            embedding.
+
+    Example:
+
+    >>> model = tfzoo.from_pretrained(tfzoo.text.minilm_path(), task="sentence_embedding",
+    ...                               normalize=True)
+    """
+    path = os.fspath(path)
+    config = read_config(path)
+    family, architecture = _family_and_architecture(config, path)
+    checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
+    if task is not None and task not in family.TASKS:
+        raise ValueError(
+            f"Unknown task {task!r} for a {family.MODEL_TYPE} checkpoint. Supported: "
+            f"{sorted(family.TASKS)} (or task=None for the backbone)."
+        )
+    try:
+        kwargs = family.backbone_kwargs(config)
+    except KeyError as e:
+        raise ValueError(f"config.json in {path!r} lacks the key {e.args[0]!r}.") from e
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    backbone = family.BACKBONE(**kwargs)
+    model = backbone
+    if task is not None:
+        args = dict(family.task_defaults(config, task))
+        args.update(task_args)
+        model = family.TASKS[task](backbone, **args)
+    elif task_args:
+        raise ValueError(f"Task arguments {sorted(task_args)} need a `task`.")
+    unused = _load_into(model, family, config, checkpoint, path)
+    if unused:
+        warnings.warn(
+            f"{len(unused)} tensor(s) of the {architecture} checkpoint in {path!r} are not used "
+            f"by this tfzoo model (task={task!r}): {unused[:8]}{' ...' if len(unused) > 8 else ''}",
+            stacklevel=2,
+        )
+    return model
+
+
+def _family_of(model):
+    backbone = getattr(model, "backbone", model)
+    for family in FAMILIES:
+        if isinstance(backbone, family.BACKBONE):
+            return family
+    raise ValueError(
+        f"save_pretrained converts tfzoo BERT, GPT and Llama models (backbones or tasks); received "
+        f"a {type(model).__name__}."
+    )
+
+
+def save_pretrained(model, path, overwrite=False):
+    """Writes a tfzoo model as a Hugging Face directory (`config.json` + `model.safetensors`).
+
+    `transformers.AutoModel` (or the architecture named in `config.json`: `BertModel`,
+    `BertForMaskedLM`, `BertForSequenceClassification`, `BertForTokenClassification`,
+    `GPT2Model`, `GPT2LMHeadModel`, `LlamaModel`, `LlamaForCausalLM`) loads it offline and gives
+    the same outputs. A `BertSentenceEmbedding` is saved as its `BertModel` (mean pooling has no
+    weights). The write is atomic: files go to a temporary directory that is renamed to `path`.
+
+    Args:
+        model: a tfzoo BERT, GPT or Llama backbone or task model.
+        path: string or path-like. A new or empty directory.
+        overwrite: bool. Replace a non-empty `path`. Defaults to `False`.
+
+    Returns:
+        The absolute path written.
+
+    Example:
+
+    >>> model = tfzoo.build("bert-tiny", task="masked_lm")
+    >>> tfzoo.save_pretrained(model, "out/bert-tiny-hf")
+    """
+    family = _family_of(model)
+    architecture = family.architecture_of(model)
+    prefix = family.PREFIX if family.ARCHITECTURES[architecture] else ""
+    skip = tuple(prefix + s for s in family.NOT_SAVED.get(architecture, ()))
+    tensors = {}
+    for slot in family.slots(model, prefix):
+        if slot.name.startswith(skip) and skip:
+            continue
+        tensors[slot.name] = slot.read()
+    tensors.update(family.extra_tensors(model, prefix))
+    return write_checkpoint(
+        path, family.hf_config(model, architecture), tensors, overwrite=overwrite
+    )
+
+
+def load_pretrained(path, task=None, dtype=None, sequence_length=None, **task_args):
+    """Loads a model and the tokenizer saved beside it in one Hugging Face directory.
+
+    Args:
+        path: string or path-like. A local directory with the model files and tokenizer files
+            (`vocab.txt`, or `vocab.json` + `merges.txt`, or `tokenizer.json`).
+        task, dtype, **task_args: as in `from_pretrained`.
+        sequence_length: int or `None`. Default output length of the tokenizer.
+
+    Returns:
+        `(model, tokenizer)`; the tokenizer is a `tfzoo.text` tokenizer.
+
+    Example:
+
+    >>> model, tokenizer = tfzoo.convert.load_pretrained(tfzoo.text.minilm_path(),
+    ...                                                  task="sentence_embedding")
+    >>> embeddings = model(tokenizer(["A sentence."], sequence_length=16))
+    """
+    from tfzoo.text import tokenizer_from_pretrained
+
+    model = from_pretrained(path, task=task, dtype=dtype, **task_args)
+    tokenizer = tokenizer_from_pretrained(path, sequence_length=sequence_length)
+    vocab = getattr(tokenizer, "vocabulary_size", None)
+    backbone = getattr(model, "backbone", model)
+    if vocab is not None and vocab > backbone.vocabulary_size:
+        raise ValueError(
+            f"The tokenizer in {os.fspath(path)!r} has {vocab} tokens but the model's embedding has "
+            f"{backbone.vocabulary_size} rows: they are not from the same model."
+        )
+    return model, tokenizer
