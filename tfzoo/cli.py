@@ -67,10 +67,20 @@ def _cmd_models(args):
 
     table = Table(title="tfzoo models")
     for col in ("name", "family", "layers", "hidden", "heads", "parameters", "tasks"):
-        table.add_column(col, justify="right" if col in ("layers", "hidden", "heads", "parameters") else "left")
+        table.add_column(
+            col, justify="right" if col in ("layers", "hidden", "heads", "parameters") else "left"
+        )
     for r in rows:
         params = f"{r['parameters']:,}" if r["parameters"] else "-"
-        table.add_row(r["name"], r["family"], str(r["layers"]), str(r["hidden"]), str(r["heads"]), params, r["tasks"])
+        table.add_row(
+            r["name"],
+            r["family"],
+            str(r["layers"]),
+            str(r["hidden"]),
+            str(r["heads"]),
+            params,
+            r["tasks"],
+        )
     Console().print(table)
     return 0
 
@@ -120,13 +130,19 @@ def _cmd_viz(args):
 
     path = args.model or minilm_path()
     if not os.path.isdir(path):
-        raise UserError(f"--model must be a Hugging Face checkpoint directory; {path} is not a directory")
+        raise UserError(
+            f"--model must be a Hugging Face checkpoint directory; {path} is not a directory"
+        )
     try:
         model, tokenizer = load_pretrained(path)
     except ValueError as e:
         raise UserError(str(e)) from e
     inputs = tokenizer([args.text])
-    n = int(inputs["padding_mask"].numpy().sum()) if hasattr(inputs["padding_mask"], "numpy") else int(sum(inputs["padding_mask"][0]))
+    n = (
+        int(inputs["padding_mask"].numpy().sum())
+        if hasattr(inputs["padding_mask"], "numpy")
+        else int(sum(inputs["padding_mask"][0]))
+    )
     inputs = {k: _to_numpy(v)[:, :n] for k, v in inputs.items()}
     backbone = getattr(model, "backbone", model)
     inputs = {k: v for k, v in inputs.items() if k in backbone.input_names}
@@ -135,7 +151,9 @@ def _cmd_viz(args):
     layers = [int(x) for x in args.layers.split(",")] if args.layers else None
     heads = [int(x) for x in args.heads.split(",")] if args.heads else None
     try:
-        out = viz.plot_attention(scores, tokens, args.output, layers=layers, heads=heads, title=args.text)
+        out = viz.plot_attention(
+            scores, tokens, args.output, layers=layers, heads=heads, title=args.text
+        )
     except ValueError as e:
         raise UserError(str(e)) from e
     print(f"wrote {out} ({scores.shape[0]} layers x {scores.shape[1]} heads, {n} tokens)")
@@ -175,7 +193,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="command")
 
     p = _parser_with_examples(
-        sub, "models", "list the zoo's models", ["tfzoo models", "tfzoo models --family bert --json"]
+        sub,
+        "models",
+        "list the zoo's models",
+        ["tfzoo models", "tfzoo models --family bert --json"],
     )
     p.add_argument("--family", help="only this family (bert, gpt, llama, ...)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -210,7 +231,9 @@ def build_parser():
     )
     viz_sub = p.add_subparsers(dest="what", metavar="what")
     pa = viz_sub.add_parser("attention", help="per-layer, per-head attention maps to PNG")
-    pa.add_argument("--model", help="Hugging Face checkpoint directory (default: the bundled MiniLM)")
+    pa.add_argument(
+        "--model", help="Hugging Face checkpoint directory (default: the bundled MiniLM)"
+    )
     pa.add_argument("--text", required=True, help="the sentence to visualise")
     pa.add_argument("--output", default="attention.png", help="PNG path (default attention.png)")
     pa.add_argument("--layers", help="comma-separated layer indices (default all)")
@@ -227,7 +250,9 @@ def build_parser():
             "tfzoo demo --model ./my-bert-checkpoint --data reviews.csv",
         ],
     )
-    p.add_argument("--model", help="Hugging Face BERT checkpoint directory (default: bundled MiniLM)")
+    p.add_argument(
+        "--model", help="Hugging Face BERT checkpoint directory (default: bundled MiniLM)"
+    )
     p.add_argument("--data", help="CSV with `text` and `label` columns (default: movie reviews)")
     p.add_argument("--output", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--train-examples", type=int, default=3000, help="training subset size")
@@ -334,12 +359,16 @@ def _cmd_export(args):
             texts = loaders[args.calibration_data]().train.texts[:100]
         else:
             texts = data.load_csv(args.calibration_data, label_column=None).texts[:100]
-        tokenizer = tokenizer_from_pretrained(args.calibration_tokenizer, sequence_length=args.sequence_length or 128)
+        tokenizer = tokenizer_from_pretrained(
+            args.calibration_tokenizer, sequence_length=args.sequence_length or 128
+        )
         names = getattr(model, "backbone", model).input_names
         calibration = []
         for text in texts:
             enc = tokenizer([text])
-            calibration.append({k: _to_numpy(v).astype("int32") for k, v in enc.items() if k in names})
+            calibration.append(
+                {k: _to_numpy(v).astype("int32") for k, v in enc.items() if k in names}
+            )
     export(
         model,
         args.output,
@@ -359,7 +388,9 @@ def _cmd_verify(args):
     for path in args.artifacts:
         try:
             result = verify(path)
-            print(f"{path}: ok ({result.get('timing', {}).get('median_ms', float('nan')):.2f} ms median)")
+            print(
+                f"{path}: ok ({result.get('timing', {}).get('median_ms', float('nan')):.2f} ms median)"
+            )
         except Exception as e:  # a failed verification is reported, and the others still run
             if isinstance(e, ValueError):
                 raise
@@ -379,7 +410,9 @@ def _cmd_prune(args):
         raise UserError(f"--block must look like 1x4, got {args.block!r}") from e
     model = _load_keras(args.model)
     wrapped = compress.prune_low_magnitude(
-        model, compress.ConstantSparsity(args.sparsity, begin_step=0, frequency=1), block_size=(rows, cols)
+        model,
+        compress.ConstantSparsity(args.sparsity, begin_step=0, frequency=1),
+        block_size=(rows, cols),
     )
     wrapped.update_masks(args.sparsity)
     stripped = compress.strip_pruning(wrapped)

@@ -29,7 +29,12 @@ def _encode(tokenizer, texts, batch=256):
     parts = []
     for i in range(0, len(texts), batch):
         out = tokenizer(list(texts[i : i + batch]))
-        parts.append({k: np.asarray(v.numpy() if hasattr(v, "numpy") else v).astype("int32") for k, v in out.items()})
+        parts.append(
+            {
+                k: np.asarray(v.numpy() if hasattr(v, "numpy") else v).astype("int32")
+                for k, v in out.items()
+            }
+        )
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -83,18 +88,23 @@ def _accuracy_saved_model(path, x, y):
     return float((np.concatenate(preds) == y).mean())
 
 
-def _fine_tune(model, x, y, xv, yv, epochs, batch_size, learning_rate, console, what):
+def _compile(model, num_examples, epochs, batch_size, learning_rate, console, what):
+    """Compiles `model` with AdamW and a linear decay over the run, and says what comes next."""
     import keras
 
-    steps = epochs * int(np.ceil(len(y) / batch_size))
-    schedule = keras.optimizers.schedules.PolynomialDecay(learning_rate, steps, learning_rate * 0.05)
+    steps = epochs * int(np.ceil(num_examples / batch_size))
+    schedule = keras.optimizers.schedules.PolynomialDecay(
+        learning_rate, steps, learning_rate * 0.05
+    )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
         jit_compile=True,
     )
-    console.print(f"[bold]{what}[/bold]: {len(y)} sentences, {epochs} epoch(s), batch {batch_size}")
+    console.print(
+        f"[bold]{what}[/bold]: {num_examples} sentences, {epochs} epoch(s), batch {batch_size}"
+    )
     return model
 
 
@@ -109,7 +119,6 @@ def run(
     learning_rate=5e-5,
 ):
     """Runs the whole job; returns 0 when every artifact verified, 1 otherwise."""
-    import keras
 
     from tfzoo import compress
     from tfzoo.convert import from_pretrained
@@ -122,7 +131,9 @@ def run(
     model_dir = model_dir or minilm_path()
     os.makedirs(output, exist_ok=True)
     if not os.access(output, os.W_OK):
-        raise PermissionError(f"Output directory {output} is not writable; choose another --output.")
+        raise PermissionError(
+            f"Output directory {output} is not writable; choose another --output."
+        )
 
     # 1. Data and tokenizer -------------------------------------------------------------------
     data = load_csv(data_csv, split=True) if data_csv else load_movie_reviews()
@@ -131,7 +142,9 @@ def run(
     val_texts, val_y = _subset(data.validation, TEST_EXAMPLES, seed=2)
     tokenizer = tokenizer_from_pretrained(model_dir, sequence_length=sequence_length)
     with console.status("tokenizing"):
-        x_train, x_test, x_val = (_encode(tokenizer, t) for t in (train_texts, test_texts, val_texts))
+        x_train, x_test, x_val = (
+            _encode(tokenizer, t) for t in (train_texts, test_texts, val_texts)
+        )
     console.print(
         f"data: {len(train_y)} train / {len(val_y)} validation / {len(test_y)} test sentences, "
         f"sequence length {sequence_length}"
@@ -146,8 +159,15 @@ def run(
         model.load_weights(weights)
         console.print(f"reusing fine-tuned weights {weights}")
     else:
-        _fine_tune(model, x_train, train_y, x_val, val_y, epochs, batch_size, learning_rate, console, "fine-tuning")
-        model.fit(x_train, train_y, validation_data=(x_val, val_y), epochs=epochs, batch_size=batch_size, verbose=1)
+        _compile(model, len(train_y), epochs, batch_size, learning_rate, console, "fine-tuning")
+        model.fit(
+            x_train,
+            train_y,
+            validation_data=(x_val, val_y),
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=1,
+        )
         model.save_weights(weights + ".tmp.weights.h5")
         os.replace(weights + ".tmp.weights.h5", weights)
     float_accuracy = _accuracy_keras(model, x_test, test_y)
@@ -162,17 +182,31 @@ def run(
     else:
         pruned.set_weights(model.get_weights())
         steps = int(np.ceil(len(train_y) / batch_size))
-        schedule = compress.PolynomialDecay(0.0, 0.5, begin_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 10))
+        schedule = compress.PolynomialDecay(
+            0.0, 0.5, begin_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 10)
+        )
         wrapped = compress.prune_low_magnitude(pruned, schedule)
-        _fine_tune(wrapped, x_train, train_y, x_val, val_y, 1, batch_size, learning_rate / 2, console, "pruning to 50% sparsity")
+        _compile(
+            wrapped,
+            len(train_y),
+            1,
+            batch_size,
+            learning_rate / 2,
+            console,
+            "pruning to 50% sparsity",
+        )
         wrapped.fit(
-            x_train, train_y, epochs=1, batch_size=batch_size, verbose=1,
+            x_train,
+            train_y,
+            epochs=1,
+            batch_size=batch_size,
+            verbose=1,
             callbacks=[compress.UpdatePruningStep()],
         )
         pruned = compress.strip_pruning(wrapped)
         pruned.save_weights(pruned_weights + ".tmp.weights.h5")
         os.replace(pruned_weights + ".tmp.weights.h5", pruned_weights)
-    sparsity = compress.sparsity_report(pruned) if hasattr(compress, "sparsity_report") else {}
+    sparsity = compress.sparsity_report(pruned)
     pruned_accuracy = _accuracy_keras(pruned, x_test, test_y)
     console.print(f"Keras 50%-pruned test accuracy: {pruned_accuracy:.4f}")
 
@@ -180,11 +214,35 @@ def run(
     calibration = [{k: v[i : i + 1] for k, v in x_train.items()} for i in range(100)]
     sample = {k: v[:8] for k, v in x_test.items()}
     plan = [
-        ("SavedModel float32", model, os.path.join(output, "model_savedmodel"), None, "saved_model"),
+        (
+            "SavedModel float32",
+            model,
+            os.path.join(output, "model_savedmodel"),
+            None,
+            "saved_model",
+        ),
         ("TFLite float32", model, os.path.join(output, "model_fp32.tflite"), None, "tflite"),
-        ("TFLite dynamic-range int8", model, os.path.join(output, "model_dynamic.tflite"), "dynamic", "tflite"),
-        ("TFLite int8 (post-training)", model, os.path.join(output, "model_int8.tflite"), "int8", "tflite"),
-        ("TFLite 50% pruned + int8", pruned, os.path.join(output, "pruned50_int8.tflite"), "int8", "tflite"),
+        (
+            "TFLite dynamic-range int8",
+            model,
+            os.path.join(output, "model_dynamic.tflite"),
+            "dynamic",
+            "tflite",
+        ),
+        (
+            "TFLite int8 (post-training)",
+            model,
+            os.path.join(output, "model_int8.tflite"),
+            "int8",
+            "tflite",
+        ),
+        (
+            "TFLite 50% pruned + int8",
+            pruned,
+            os.path.join(output, "pruned50_int8.tflite"),
+            "int8",
+            "tflite",
+        ),
         ("ONNX float32", model, os.path.join(output, "model.onnx"), None, "onnx"),
     ]
     rows = []
@@ -236,7 +294,7 @@ def run(
         "sequence_length": sequence_length,
         "keras_float32_accuracy": float_accuracy,
         "keras_pruned50_accuracy": pruned_accuracy,
-        "sparsity": {k: float(v) for k, v in sparsity.items()} if isinstance(sparsity, dict) else None,
+        "mean_sparsity": float(np.mean(list(sparsity.values()))),
         "artifacts": rows,
         "wall_seconds": time.time() - start,
     }
@@ -245,15 +303,27 @@ def run(
     os.replace(os.path.join(output, "summary.json.tmp"), os.path.join(output, "summary.json"))
     _print_table(console, summary)
     plot = _plot(summary, os.path.join(output, "summary.png"))
-    console.print(f"summary: {os.path.join(output, 'summary.json')}, plot: {plot}, wall time {summary['wall_seconds']:.0f} s")
+    console.print(
+        f"summary: {os.path.join(output, 'summary.json')}, plot: {plot}, wall time {summary['wall_seconds']:.0f} s"
+    )
     return 0 if all(r["verified"] for r in rows) else 1
 
 
 def _print_table(console, summary):
     from rich.table import Table
 
-    table = Table(title=f"tfzoo demo: fine-tuned MiniLM, Keras float32 accuracy {summary['keras_float32_accuracy']:.4f}")
-    for col in ("artifact", "accuracy", "size MB", "latency ms", "cosine vs Keras", "top-1 agree", "verified"):
+    table = Table(
+        title=f"tfzoo demo: fine-tuned MiniLM, Keras float32 accuracy {summary['keras_float32_accuracy']:.4f}"
+    )
+    for col in (
+        "artifact",
+        "accuracy",
+        "size MB",
+        "latency ms",
+        "cosine vs Keras",
+        "top-1 agree",
+        "verified",
+    ):
         table.add_column(col, justify="left" if col == "artifact" else "right")
     for r in summary["artifacts"]:
         table.add_row(
@@ -277,7 +347,11 @@ def _plot(summary, path):
     rows = summary["artifacts"]
     names = [r["artifact"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    for ax, key, label in zip(axes, ("accuracy", "size_mb", "latency_ms"), ("test accuracy", "file size (MB)", "latency (ms, batch 1)")):
+    for ax, key, label in zip(
+        axes,
+        ("accuracy", "size_mb", "latency_ms"),
+        ("test accuracy", "file size (MB)", "latency (ms, batch 1)"),
+    ):
         values = [r[key] for r in rows]
         ax.barh(names, values, color=["#4c72b0" if r["verified"] else "#c44e52" for r in rows])
         ax.set_title(label)

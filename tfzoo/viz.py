@@ -77,7 +77,9 @@ def plot_attention(scores, tokens, path, layers=None, heads=None, title=None):
             ax.set_xticks(range(n))
             ax.set_yticks(range(n))
             show = n <= 24
-            ax.set_xticklabels(tokens if show and r == len(layers) - 1 else [], rotation=90, fontsize=6)
+            ax.set_xticklabels(
+                tokens if show and r == len(layers) - 1 else [], rotation=90, fontsize=6
+            )
             ax.set_yticklabels(tokens if show and c == 0 else [], fontsize=6)
             ax.set_title(f"layer {i} head {h}", fontsize=7)
     if title:

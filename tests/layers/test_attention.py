@@ -7,7 +7,10 @@ from tfzoo.testing import assert_close, run_layer_test
 
 def numpy_attention(layer, q_in, kv_in, mask=None, bias=None):
     """Reference attention from the layer's weights, in float64 NumPy."""
-    w = {v.path.split("/")[-2] + "/" + v.name: np.asarray(v.numpy(), "float64") for v in layer.weights}
+    w = {
+        v.path.split("/")[-2] + "/" + v.name: np.asarray(v.numpy(), "float64")
+        for v in layer.weights
+    }
     q = np.einsum("btd,dhe->bthe", q_in, w["query/kernel"]) + w["query/bias"]
     k = np.einsum("btd,dhe->bthe", kv_in, w["key/kernel"]) + w["key/bias"]
     v = np.einsum("btd,dhe->bthe", kv_in, w["value/kernel"]) + w["value/bias"]
@@ -21,7 +24,9 @@ def numpy_attention(layer, q_in, kv_in, mask=None, bias=None):
     probs = np.exp(logits - logits.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     out = np.einsum("bhqk,bkhe->bqhe", probs, v)
-    return np.einsum("bqhe,hed->bqd", out, w["attention_output/kernel"]) + w["attention_output/bias"], probs
+    return np.einsum("bqhe,hed->bqd", out, w["attention_output/kernel"]) + w[
+        "attention_output/bias"
+    ], probs
 
 
 @pytest.fixture
@@ -42,7 +47,9 @@ def test_matches_numpy_with_padding_and_causal_masks(x, kv_heads):
     assert_close(probs, ref_probs, atol=1e-6)
     probs = np.asarray(probs)
     assert np.all(probs[1, :, :, 4:] == 0.0), "padded keys must get zero attention"
-    assert np.all(probs[:, :, np.triu_indices(6, 1)[0], np.triu_indices(6, 1)[1]] == 0.0), "future keys"
+    assert np.all(probs[:, :, np.triu_indices(6, 1)[0], np.triu_indices(6, 1)[1]] == 0.0), (
+        "future keys"
+    )
 
 
 def test_cross_attention_and_explicit_mask(x):
@@ -67,7 +74,9 @@ def test_sliding_window_equals_band_mask(x):
     windowed = MultiHeadAttention(num_heads=2, sliding_window=2)
     out = windowed(x, use_causal_mask=True)
     band = np.tril(np.ones((6, 6), bool)) & ~np.tril(np.ones((6, 6), bool), -2)
-    ref, _ = numpy_attention(windowed, x.astype("float64"), x.astype("float64"), np.broadcast_to(band, (2, 6, 6)))
+    ref, _ = numpy_attention(
+        windowed, x.astype("float64"), x.astype("float64"), np.broadcast_to(band, (2, 6, 6))
+    )
     assert_close(out, ref, atol=1e-5)
 
 
@@ -79,7 +88,9 @@ def test_cached_decoding_equals_full_pass(x, rope):
     prefill, cache = layer(x[:, :3], use_causal_mask=True, cache=cache, cache_update_index=0)
     steps = [np.asarray(prefill)]
     for i in range(3, 6):
-        step, cache = layer(x[:, i : i + 1], use_causal_mask=True, cache=cache, cache_update_index=i)
+        step, cache = layer(
+            x[:, i : i + 1], use_causal_mask=True, cache=cache, cache_update_index=i
+        )
         steps.append(np.asarray(step))
     assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
 

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from tfzoo.layers import ReversibleEmbedding, TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
+from tfzoo.layers import (
+    ReversibleEmbedding,
+    TokenAndPositionEmbedding,
+    TransformerDecoder,
+    TransformerEncoder,
+)
 from tfzoo.testing import assert_close, run_layer_test
 
 X = np.random.default_rng(0).normal(size=(2, 6, 16)).astype("float32")
@@ -11,10 +16,23 @@ PAD = np.array([[1] * 6, [1] * 4 + [0] * 2], "int32")
 @pytest.mark.parametrize("normalize_first", [False, True])
 @pytest.mark.parametrize("norm", ["layer_norm", "rms_norm"])
 def test_encoder_block(normalize_first, norm):
-    kwargs = {"num_heads": 4, "intermediate_dim": 32, "normalize_first": normalize_first, "norm": norm}
-    block, out = run_layer_test(TransformerEncoder, kwargs, X, call_kwargs={"padding_mask": PAD}, expected_output_shape=X.shape)
+    kwargs = {
+        "num_heads": 4,
+        "intermediate_dim": 32,
+        "normalize_first": normalize_first,
+        "norm": norm,
+    }
+    block, out = run_layer_test(
+        TransformerEncoder,
+        kwargs,
+        X,
+        call_kwargs={"padding_mask": PAD},
+        expected_output_shape=X.shape,
+    )
     # Composition check: the block is exactly attention + FFN with residuals and norms.
-    attn = block.self_attention(block.self_attention_norm(X) if normalize_first else X, padding_mask=PAD)
+    attn = block.self_attention(
+        block.self_attention_norm(X) if normalize_first else X, padding_mask=PAD
+    )
     h = X + attn if normalize_first else block.self_attention_norm(X + attn)
     ffn = block.feed_forward(block.feed_forward_norm(h) if normalize_first else h)
     ref = h + ffn if normalize_first else block.feed_forward_norm(h + ffn)
@@ -26,7 +44,9 @@ def test_encoder_block(normalize_first, norm):
 
 
 def test_decoder_block_is_causal_and_caches():
-    block = TransformerDecoder(num_heads=4, intermediate_dim=32, normalize_first=True, num_key_value_heads=2)
+    block = TransformerDecoder(
+        num_heads=4, intermediate_dim=32, normalize_first=True, num_key_value_heads=2
+    )
     full = np.asarray(block(X))
     x2 = X.copy()
     x2[:, 4:] = 50.0  # changing the future must not change the past
@@ -49,7 +69,10 @@ def test_decoder_cross_attention_with_precomputed_cache():
     outs = []
     for i in range(6):
         y, cache, cross = block(
-            X[:, i : i + 1], self_attention_cache=cache, cache_update_index=i, cross_attention_cache=cross
+            X[:, i : i + 1],
+            self_attention_cache=cache,
+            cache_update_index=i,
+            cross_attention_cache=cross,
         )
         outs.append(np.asarray(y))
     assert_close(np.concatenate(outs, 1), full, atol=1e-5)

@@ -29,12 +29,18 @@ def test_layer_norm_and_rms_norm_match_numpy():
     run_layer_test(RMSNorm, {"epsilon": 1e-6}, x)
 
 
-@pytest.mark.parametrize("activation, gated", [("gelu", False), ("relu", False), ("silu", True), ("gelu", True)])
+@pytest.mark.parametrize(
+    "activation, gated", [("gelu", False), ("relu", False), ("silu", True), ("gelu", True)]
+)
 def test_feed_forward_matches_numpy(activation, gated):
     x = np.random.default_rng(1).normal(size=(2, 3, 8)).astype("float32")
     ffn = FeedForward(16, activation=activation, gated=gated)
     out = ffn(x)
-    act = {"gelu": lambda v: np.asarray(gelu(v)), "relu": lambda v: np.maximum(v, 0), "silu": lambda v: v / (1 + np.exp(-v))}[activation]
+    act = {
+        "gelu": lambda v: np.asarray(gelu(v)),
+        "relu": lambda v: np.maximum(v, 0),
+        "silu": lambda v: v / (1 + np.exp(-v)),
+    }[activation]
     up = x @ ffn.intermediate_dense.kernel.numpy() + ffn.intermediate_dense.bias.numpy()
     if gated:
         gate = x @ ffn.gate_dense.kernel.numpy() + ffn.gate_dense.bias.numpy()
@@ -43,4 +49,6 @@ def test_feed_forward_matches_numpy(activation, gated):
         hidden = act(up)
     ref = hidden @ ffn.output_dense.kernel.numpy() + ffn.output_dense.bias.numpy()
     assert_close(out, ref, atol=1e-5)
-    run_layer_test(FeedForward, {"intermediate_dim": 16, "activation": activation, "gated": gated}, x)
+    run_layer_test(
+        FeedForward, {"intermediate_dim": 16, "activation": activation, "gated": gated}, x
+    )

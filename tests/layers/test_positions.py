@@ -22,7 +22,9 @@ def test_sinusoidal_matches_paper_formula():
     ref = np.zeros((n, d))
     ref[:, 0::2], ref[:, 1::2] = np.sin(angle), np.cos(angle)
     assert_close(out, ref, atol=1e-5)
-    shifted = np.asarray(SinusoidalPositionEncoding()(np.zeros((1, 2, d), "float32"), start_index=5))[0]
+    shifted = np.asarray(
+        SinusoidalPositionEncoding()(np.zeros((1, 2, d), "float32"), start_index=5)
+    )[0]
     assert_close(shifted, ref[5:7], atol=1e-5)
 
 
@@ -56,7 +58,9 @@ def test_t5_buckets_match_hugging_face():
 
     relative = np.arange(-300, 300)[None, :]
     for bidirectional in (True, False):
-        layer = RelativePositionBias(num_heads=2, num_buckets=32, max_distance=128, bidirectional=bidirectional)
+        layer = RelativePositionBias(
+            num_heads=2, num_buckets=32, max_distance=128, bidirectional=bidirectional
+        )
         ours = np.asarray(layer.relative_position_bucket(relative.astype("int32")))
         ref = T5Attention._relative_position_bucket(
             torch.tensor(relative), bidirectional=bidirectional, num_buckets=32, max_distance=128

@@ -1,11 +1,17 @@
 import keras
 import numpy as np
-import pytest
 
 import tfzoo
 from tfzoo.testing import assert_close, run_model_test, tiny_inputs
 
-TINY = dict(num_layers=2, hidden_dim=32, num_heads=2, intermediate_dim=64, vocabulary_size=120, max_sequence_length=32)
+TINY = dict(
+    num_layers=2,
+    hidden_dim=32,
+    num_heads=2,
+    intermediate_dim=64,
+    vocabulary_size=120,
+    max_sequence_length=32,
+)
 SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
@@ -34,7 +40,9 @@ def test_token_classifier(tmp_path):
     model = tfzoo.build("bert-tiny", task="token_classification", num_classes=5, **TINY)
     inputs = tiny_inputs(model)
     y = np.random.default_rng(0).integers(0, 5, (2, 8))
-    run_model_test(model, tmp_path, loss=SCE, y=y, sample_weight=inputs["padding_mask"].astype("float32"))
+    run_model_test(
+        model, tmp_path, loss=SCE, y=y, sample_weight=inputs["padding_mask"].astype("float32")
+    )
 
 
 def test_masked_lm_is_tied_to_the_embedding(tmp_path):
@@ -44,7 +52,9 @@ def test_masked_lm_is_tied_to_the_embedding(tmp_path):
     assert logits.shape == (2, 8, 120)
     table = model.backbone.token_embedding.embeddings
     assert not any(w is table for w in model.weights if w.shape == (32, 120))
-    assert sum(1 for w in model.weights if tuple(w.shape) == (120, 32)) == 1, "one table for input and output"
+    assert sum(1 for w in model.weights if tuple(w.shape) == (120, 32)) == 1, (
+        "one table for input and output"
+    )
     y = inputs["token_ids"]
     sw = (np.random.default_rng(1).random((2, 8)) < 0.5).astype("float32")
     run_model_test(model, tmp_path, loss=SCE, y=y, sample_weight=sw)

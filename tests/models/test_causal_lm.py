@@ -5,8 +5,23 @@ import pytest
 import tfzoo
 from tfzoo.testing import assert_close, run_model_test, tiny_inputs
 
-GPT = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97, max_sequence_length=40)
-LLAMA = dict(num_layers=2, hidden_dim=32, num_heads=4, num_key_value_heads=2, intermediate_dim=64, vocabulary_size=97, max_sequence_length=40)
+GPT = dict(
+    num_layers=2,
+    hidden_dim=32,
+    num_heads=4,
+    intermediate_dim=64,
+    vocabulary_size=97,
+    max_sequence_length=40,
+)
+LLAMA = dict(
+    num_layers=2,
+    hidden_dim=32,
+    num_heads=4,
+    num_key_value_heads=2,
+    intermediate_dim=64,
+    vocabulary_size=97,
+    max_sequence_length=40,
+)
 SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
@@ -58,8 +73,12 @@ def test_generate_with_ragged_prompts_and_end_token(lm):
 @pytest.mark.parametrize("sampler", ["top_k", "top_p", "random"])
 def test_sampling_is_seeded_and_valid(lm, sampler):
     prompt = np.array([[1, 2, 3]], "int32")
-    a = lm.generate(prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3)
-    b = lm.generate(prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3)
+    a = lm.generate(
+        prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3
+    )
+    b = lm.generate(
+        prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3
+    )
     np.testing.assert_array_equal(a["token_ids"], b["token_ids"])
     assert a["token_ids"].min() >= 0 and a["token_ids"].max() < 97
 

@@ -21,22 +21,33 @@ def _hf_parameter_count(name):
     family = tfzoo.get_config(name)["family"]
     if family == "bert":
         config = transformers.BertConfig(
-            vocab_size=cfg["vocabulary_size"], hidden_size=cfg["hidden_dim"], num_hidden_layers=cfg["num_layers"],
-            num_attention_heads=cfg["num_heads"], intermediate_size=cfg["intermediate_dim"],
-            max_position_embeddings=cfg["max_sequence_length"], type_vocab_size=cfg["num_segments"],
+            vocab_size=cfg["vocabulary_size"],
+            hidden_size=cfg["hidden_dim"],
+            num_hidden_layers=cfg["num_layers"],
+            num_attention_heads=cfg["num_heads"],
+            intermediate_size=cfg["intermediate_dim"],
+            max_position_embeddings=cfg["max_sequence_length"],
+            type_vocab_size=cfg["num_segments"],
         )
         model_cls = transformers.BertModel
     elif family == "gpt":
         config = transformers.GPT2Config(
-            vocab_size=cfg["vocabulary_size"], n_embd=cfg["hidden_dim"], n_layer=cfg["num_layers"],
-            n_head=cfg["num_heads"], n_positions=cfg["max_sequence_length"],
+            vocab_size=cfg["vocabulary_size"],
+            n_embd=cfg["hidden_dim"],
+            n_layer=cfg["num_layers"],
+            n_head=cfg["num_heads"],
+            n_positions=cfg["max_sequence_length"],
         )
         model_cls = transformers.GPT2Model
     else:
         config = transformers.LlamaConfig(
-            vocab_size=cfg["vocabulary_size"], hidden_size=cfg["hidden_dim"], num_hidden_layers=cfg["num_layers"],
-            num_attention_heads=cfg["num_heads"], num_key_value_heads=cfg["num_key_value_heads"],
-            intermediate_size=cfg["intermediate_dim"], max_position_embeddings=cfg["max_sequence_length"],
+            vocab_size=cfg["vocabulary_size"],
+            hidden_size=cfg["hidden_dim"],
+            num_hidden_layers=cfg["num_layers"],
+            num_attention_heads=cfg["num_heads"],
+            num_key_value_heads=cfg["num_key_value_heads"],
+            intermediate_size=cfg["intermediate_dim"],
+            max_position_embeddings=cfg["max_sequence_length"],
             tie_word_embeddings=False,
         )
         model_cls = transformers.LlamaForCausalLM
@@ -97,12 +108,23 @@ def test_hidden_not_divisible_by_heads():
         tfzoo.build("bert-tiny", num_heads=3)
 
 
-TINY = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, vocabulary_size=50, max_sequence_length=8)
+TINY = dict(
+    num_layers=1,
+    hidden_dim=16,
+    num_heads=2,
+    intermediate_dim=32,
+    vocabulary_size=50,
+    max_sequence_length=8,
+)
 
 
 def _inputs(ids, **extra):
     ids = np.asarray(ids)
-    base = {"token_ids": ids, "padding_mask": np.ones(ids.shape, "int32"), "segment_ids": np.zeros(ids.shape, "int32")}
+    base = {
+        "token_ids": ids,
+        "padding_mask": np.ones(ids.shape, "int32"),
+        "segment_ids": np.zeros(ids.shape, "int32"),
+    }
     base.update(extra)
     return base
 
@@ -127,7 +149,9 @@ def test_out_of_range_ids_fail_inside_fit_too():
     import keras
 
     model = tfzoo.build("bert-tiny", task="classification", num_classes=2, **TINY)
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     with pytest.raises(Exception, match="vocabulary_size=50"):
         model.fit(_inputs(np.array([[1, 2, 77]], "int32")), np.array([1]), verbose=0)
 
@@ -135,6 +159,9 @@ def test_out_of_range_ids_fail_inside_fit_too():
 def test_weights_of_the_same_shape_start_different():
     model = tfzoo.build("bert-tiny", **{**TINY, "num_layers": 2})
     attention = [layer.self_attention for layer in model.transformer_layers]
-    q0, k0, q1 = (np.asarray(w.kernel) for w in (attention[0].query_dense, attention[0].key_dense, attention[1].query_dense))
+    q0, k0, q1 = (
+        np.asarray(w.kernel)
+        for w in (attention[0].query_dense, attention[0].key_dense, attention[1].query_dense)
+    )
     assert not np.array_equal(q0, k0)
     assert not np.array_equal(q0, q1)

@@ -11,6 +11,7 @@ def alibi_slopes(num_heads):
     For a power of two `n`, the slopes are `2**(-8/n), 2**(-16/n), ...`; otherwise the slopes of
     the closest smaller power of two are followed by every other slope of the next one.
     """
+
     def powers(n):
         start = 2.0 ** (-(2.0 ** -(math.log2(n) - 3)))
         return [start * start**i for i in range(n)]

@@ -64,13 +64,17 @@ class FeedForward(keras.layers.Layer):
                 dtype=self.dtype_policy,
             )
 
-        self.intermediate_dense = keras.layers.Dense(self.intermediate_dim, name="intermediate", **dense())
+        self.intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim, name="intermediate", **dense()
+        )
         self.intermediate_dense.build(input_shape)
         self.gate_dense = None
         if self.gated:
             self.gate_dense = keras.layers.Dense(self.intermediate_dim, name="gate", **dense())
             self.gate_dense.build(input_shape)
-        self.output_dense = keras.layers.Dense(self.output_dim or input_shape[-1], name="output", **dense())
+        self.output_dense = keras.layers.Dense(
+            self.output_dim or input_shape[-1], name="output", **dense()
+        )
         self.output_dense.build((*input_shape[:-1], self.intermediate_dim))
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 

@@ -94,7 +94,9 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError(f"`head_dim` must be positive. Received: head_dim={head_dim}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
-        if sliding_window is not None and (not isinstance(sliding_window, int) or sliding_window <= 0):
+        if sliding_window is not None and (
+            not isinstance(sliding_window, int) or sliding_window <= 0
+        ):
             raise ValueError(
                 f"`sliding_window` must be a positive int or None. Received: sliding_window={sliding_window}"
             )

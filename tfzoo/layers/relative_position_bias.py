@@ -38,7 +38,9 @@ class RelativePositionBias(keras.layers.Layer):
 
     def build(self, *args, **kwargs):
         self.embeddings = self.add_weight(
-            name="embeddings", shape=(self.num_buckets, self.num_heads), initializer="glorot_uniform"
+            name="embeddings",
+            shape=(self.num_buckets, self.num_heads),
+            initializer="glorot_uniform",
         )
 
     def relative_position_bucket(self, relative_position):

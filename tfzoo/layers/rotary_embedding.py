@@ -28,7 +28,9 @@ class RotaryEmbedding(keras.layers.Layer):
     def __init__(self, max_wavelength=10000, scaling_factor=1.0, **kwargs):
         super().__init__(**kwargs)
         if scaling_factor <= 0:
-            raise ValueError(f"`scaling_factor` must be > 0. Received: scaling_factor={scaling_factor}")
+            raise ValueError(
+                f"`scaling_factor` must be > 0. Received: scaling_factor={scaling_factor}"
+            )
         self.max_wavelength = max_wavelength
         self.scaling_factor = float(scaling_factor)
 

@@ -40,7 +40,9 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         )
         angles = positions[:, None] * inv_freq[None, :]  # (seq, d/2)
         # interleave: (seq, d/2, 2) -> (seq, d)
-        encoding = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1), (seq_len, hidden))
+        encoding = ops.reshape(
+            ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1), (seq_len, hidden)
+        )
         encoding = ops.cast(encoding, self.compute_dtype)
         return ops.broadcast_to(encoding[None], shape)
 

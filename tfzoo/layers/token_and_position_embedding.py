@@ -1,7 +1,6 @@
 import keras
 
 from tfzoo.layers._block_config import clone_initializer
-
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
 from tfzoo.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
@@ -103,7 +102,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             if self.position == "sinusoidal":
                 from tfzoo.layers import checks
 
-                checks.check_sequence_length(token_ids.shape[1], self.max_sequence_length, start_index)
+                checks.check_sequence_length(
+                    token_ids.shape[1], self.max_sequence_length, start_index
+                )
             x = x + self.position_embedding(x, start_index=start_index)
         if self.segment_embedding is not None:
             if segment_ids is None:

@@ -67,7 +67,9 @@ class TransformerDecoder(TransformerEncoder):
                 self.norm, self.layer_norm_epsilon, "cross_attention_norm", self.dtype_policy
             )
             self.cross_attention_norm.build(input_shape)
-            self.cross_attention_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+            self.cross_attention_dropout = keras.layers.Dropout(
+                self.dropout, dtype=self.dtype_policy
+            )
 
     def compute_cross_attention_cache(self, encoder_outputs):
         """Keys and values of the encoder output, `(batch, 2, src_seq, kv_heads, head_dim)`.

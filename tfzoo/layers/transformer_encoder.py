@@ -89,7 +89,12 @@ class TransformerEncoder(keras.layers.Layer):
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
         check_block_args(
-            hidden_dim, self.num_heads, self.head_dim, self.norm, self.dropout, self.attention_dropout
+            hidden_dim,
+            self.num_heads,
+            self.head_dim,
+            self.norm,
+            self.dropout,
+            self.attention_dropout,
         )
         self.self_attention = MultiHeadAttention(
             num_heads=self.num_heads,

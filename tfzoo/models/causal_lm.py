@@ -209,7 +209,11 @@ class CausalLM(Task):
 
 
 def _pad_prompts(token_ids, padding_mask):
-    if isinstance(token_ids, (list, tuple)) and token_ids and isinstance(token_ids[0], (list, tuple)):
+    if (
+        isinstance(token_ids, (list, tuple))
+        and token_ids
+        and isinstance(token_ids[0], (list, tuple))
+    ):
         longest = max(len(t) for t in token_ids)
         tokens = np.zeros((len(token_ids), longest), dtype="int32")
         mask = np.zeros((len(token_ids), longest), dtype=bool)

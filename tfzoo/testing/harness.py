@@ -72,7 +72,10 @@ def run_layer_test(
     outputs = layer(*args, **call_kwargs)
     first = _flat(outputs)[0]
     if expected_output_shape is not None:
-        assert tuple(first.shape) == tuple(expected_output_shape), (first.shape, expected_output_shape)
+        assert tuple(first.shape) == tuple(expected_output_shape), (
+            first.shape,
+            expected_output_shape,
+        )
 
     # Config round trip: same config, same outputs with the same weights.
     config = layer.get_config()
@@ -85,7 +88,9 @@ def run_layer_test(
 
     # Symbolic call gives the eager shape (dynamic batch and sequence).
     symbolic = tuple(
-        keras.KerasTensor((None,) * (np.ndim(a) - 1) + (np.shape(a)[-1],), dtype=str(np.asarray(a).dtype))
+        keras.KerasTensor(
+            (None,) * (np.ndim(a) - 1) + (np.shape(a)[-1],), dtype=str(np.asarray(a).dtype)
+        )
         if np.ndim(a) >= 2
         else a
         for a in args
@@ -98,11 +103,15 @@ def run_layer_test(
             mp = layer_cls.from_config({**config, "dtype": policy})
             mp(*args, **call_kwargs)
             mp.set_weights(layer.get_weights())
-            mp_first = keras.ops.convert_to_numpy(keras.ops.cast(_flat(mp(*args, **call_kwargs))[0], "float32"))
+            mp_first = keras.ops.convert_to_numpy(
+                keras.ops.cast(_flat(mp(*args, **call_kwargs))[0], "float32")
+            )
             assert np.all(np.isfinite(mp_first)), f"{policy} produced non-finite values"
             scale = max(1.0, float(np.max(np.abs(keras.ops.convert_to_numpy(first)))))
             tol = 0.05 if policy == "mixed_bfloat16" else 0.01
-            assert_close(mp_first, first, atol=tol * scale, message=f"{layer_cls.__name__} {policy}")
+            assert_close(
+                mp_first, first, atol=tol * scale, message=f"{layer_cls.__name__} {policy}"
+            )
     return layer, outputs
 
 
@@ -171,5 +180,7 @@ def run_model_test(
         before = model.evaluate(inputs, y, sample_weight=sample_weight, verbose=0)
         model.fit(inputs, y, sample_weight=sample_weight, epochs=3, batch_size=len(y), verbose=0)
         after = model.evaluate(inputs, y, sample_weight=sample_weight, verbose=0)
-        assert np.isfinite(after) and after < before, f"fit did not lower the loss: {before} -> {after}"
+        assert np.isfinite(after) and after < before, (
+            f"fit did not lower the loss: {before} -> {after}"
+        )
     return model

@@ -32,7 +32,11 @@ def _gpt2(layers, hidden, heads, description, params):
         "description": description,
         "published_parameters": params,
         "config": dict(
-            _GPT2, num_layers=layers, hidden_dim=hidden, num_heads=heads, intermediate_dim=4 * hidden
+            _GPT2,
+            num_layers=layers,
+            hidden_dim=hidden,
+            num_heads=heads,
+            intermediate_dim=4 * hidden,
         ),
     }
 
@@ -67,7 +71,13 @@ PRESETS = {
     "gpt2-large": _gpt2(36, 1280, 20, "GPT-2 large, 774M", 774_030_080),
     "gpt2-xl": _gpt2(48, 1600, 25, "GPT-2 XL, 1.5B", 1_557_611_200),
     "llama-tiny": _llama(
-        2, 128, 4, 2, 344, 512, "Llama-style decoder for tests: L2/H128, GQA 4:2",
+        2,
+        128,
+        4,
+        2,
+        344,
+        512,
+        "Llama-style decoder for tests: L2/H128, GQA 4:2",
         vocabulary_size=32000,
     ),
     "llama-mini": _llama(4, 256, 8, 2, 688, 1024, "Llama-style decoder: L4/H256, GQA 8:2"),

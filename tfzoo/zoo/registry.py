@@ -145,6 +145,9 @@ def build(name, task=None, **overrides):
         and p.name not in task_args
     ]
     if missing:
-        raise ValueError(f"task={task!r} needs {missing}, e.g. tfzoo.build({name!r}, task={task!r}, "
-                         + ", ".join(f"{m}=..." for m in missing) + ").")
+        raise ValueError(
+            f"task={task!r} needs {missing}, e.g. tfzoo.build({name!r}, task={task!r}, "
+            + ", ".join(f"{m}=..." for m in missing)
+            + ")."
+        )
     return task_cls(backbone, **task_args)

@@ -78,7 +78,9 @@ class BertBackbone(Backbone):
             name="embeddings",
         )
         self.embeddings_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="embeddings_norm")
-        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
         self.transformer_layers = [
             TransformerEncoder(
                 num_heads,
@@ -96,7 +98,11 @@ class BertBackbone(Backbone):
             for i in range(num_layers)
         ]
         self.pooler = keras.layers.Dense(
-            hidden_dim, activation="tanh", kernel_initializer=initializer, dtype=dtype, name="pooler"
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=initializer,
+            dtype=dtype,
+            name="pooler",
         )
 
         # === Functional Model ===
@@ -110,7 +116,11 @@ class BertBackbone(Backbone):
         cls_token = x[:, 0, :]  # (batch, hidden)
         pooled = self.pooler(cls_token)
         super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids},
+            inputs={
+                "token_ids": token_ids,
+                "padding_mask": padding_mask,
+                "segment_ids": segment_ids,
+            },
             outputs={"sequence_output": x, "pooled_output": pooled},
             dtype=dtype,
             **kwargs,

@@ -63,7 +63,9 @@ class GPTBackbone(Backbone):
             dtype=dtype,
             name="embeddings",
         )
-        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
         self.transformer_layers = [
             TransformerDecoder(
                 num_heads,
