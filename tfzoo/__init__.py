@@ -12,8 +12,12 @@ from tfzoo.zoo import build, get_config, list_models
 
 # Importing these registers every tfzoo Keras class, so `.keras` files load in safe mode.
 from tfzoo import compress, convert, data, text, train  # noqa: E402  isort: skip
-from tfzoo.compress import prune_low_magnitude, prune_structured, strip_pruning  # noqa: E402
-from tfzoo.compress.qat import prepare_qat  # noqa: E402
+from tfzoo.compress import (  # noqa: E402
+    prepare_qat,  # noqa: E402
+    prune_low_magnitude,
+    prune_structured,
+    strip_pruning,
+)
 from tfzoo.convert import from_pretrained, load_pretrained, save_pretrained  # noqa: E402
 from tfzoo.export import export  # noqa: E402
 from tfzoo.text import tokenizer_from_pretrained  # noqa: E402
