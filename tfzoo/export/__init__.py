@@ -11,10 +11,13 @@ import ...`.
 """
 
 from tfzoo.export.api import FORMATS, QUANTIZE_MODES, ExportReport, export, verify
+from tfzoo.export.decoding import export_onnx_decoder, export_tflite_decoder
 from tfzoo.export.reference import read_reference, reference_paths, write_reference
 from tfzoo.export.verification import ExportVerificationError, default_tolerance
 
 export.verify = verify
+export.tflite_decoder = export_tflite_decoder
+export.onnx_decoder = export_onnx_decoder
 export.ExportReport = ExportReport
 export.ExportVerificationError = ExportVerificationError
 export.FORMATS = FORMATS
@@ -27,6 +30,8 @@ __all__ = [
     "ExportVerificationError",
     "default_tolerance",
     "export",
+    "export_onnx_decoder",
+    "export_tflite_decoder",
     "read_reference",
     "reference_paths",
     "verify",

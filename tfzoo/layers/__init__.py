@@ -5,7 +5,9 @@ from tfzoo.layers.alibi import AlibiBias, alibi_slopes
 from tfzoo.layers.checks import runtime_checks
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.layer_norm import LayerNorm
+from tfzoo.layers.local_attention import LocalMultiHeadAttention
 from tfzoo.layers.multi_head_attention import MultiHeadAttention
+from tfzoo.layers.patch_embedding import PatchEmbedding
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.relative_position_bias import RelativePositionBias
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
@@ -20,7 +22,9 @@ __all__ = [
     "AlibiBias",
     "FeedForward",
     "LayerNorm",
+    "LocalMultiHeadAttention",
     "MultiHeadAttention",
+    "PatchEmbedding",
     "PositionEmbedding",
     "RMSNorm",
     "RelativePositionBias",

@@ -124,7 +124,9 @@ class PatchEmbedding(keras.layers.Layer):
         self.patch_projection.build((None, None, None, self.num_channels))
         if self.use_class_token:
             self.class_token = self.add_weight(
-                name="class_token", shape=(1, 1, self.hidden_dim), initializer=self.embeddings_initializer
+                name="class_token",
+                shape=(1, 1, self.hidden_dim),
+                initializer=self.embeddings_initializer,
             )
         self.position_embeddings = self.add_weight(
             name="position_embeddings",

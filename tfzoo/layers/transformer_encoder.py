@@ -2,6 +2,7 @@ import keras
 
 from tfzoo.layers._block_config import check_block_args, make_norm
 from tfzoo.layers.feed_forward import FeedForward
+from tfzoo.layers.local_attention import LocalMultiHeadAttention
 from tfzoo.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -29,6 +30,12 @@ class TransformerEncoder(keras.layers.Layer):
         rotary_scaling_factor: float. Linear RoPE scaling. Defaults to `1.0`.
         use_alibi: bool. ALiBi biases. Defaults to `False`.
         sliding_window: int or `None`. Local attention window. Defaults to `None`.
+        attention_implementation: string. `"dense"` computes the full score matrix (with a band
+            mask when `sliding_window` is set); `"local"` uses
+            `tfzoo.layers.LocalMultiHeadAttention`, whose memory grows linearly with the
+            sequence (needs `sliding_window`). Defaults to `"dense"`.
+        global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
+            are attended by every position (Longformer). Defaults to `0`.
         kernel_initializer: initializer of all kernels.
 
     Call arguments:
@@ -63,11 +70,22 @@ class TransformerEncoder(keras.layers.Layer):
         rotary_scaling_factor=1.0,
         use_alibi=False,
         sliding_window=None,
+        attention_implementation="dense",
+        global_tokens=0,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_block_args(None, num_heads, head_dim, norm, dropout, attention_dropout)
+        if attention_implementation not in ("dense", "local"):
+            raise ValueError(
+                f"`attention_implementation` must be 'dense' or 'local'. Received: "
+                f"attention_implementation={attention_implementation!r}"
+            )
+        if attention_implementation == "local" and not sliding_window:
+            raise ValueError(
+                "attention_implementation='local' needs a `sliding_window` (e.g. 256)."
+            )
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.activation = activation
@@ -84,6 +102,8 @@ class TransformerEncoder(keras.layers.Layer):
         self.rotary_scaling_factor = rotary_scaling_factor
         self.use_alibi = use_alibi
         self.sliding_window = sliding_window
+        self.attention_implementation = attention_implementation
+        self.global_tokens = global_tokens
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
@@ -96,7 +116,11 @@ class TransformerEncoder(keras.layers.Layer):
             self.dropout,
             self.attention_dropout,
         )
-        self.self_attention = MultiHeadAttention(
+        attention_cls, extra = MultiHeadAttention, {}
+        if self.attention_implementation == "local":
+            attention_cls = LocalMultiHeadAttention
+            extra = {"global_tokens": self.global_tokens}
+        self.self_attention = attention_cls(
             num_heads=self.num_heads,
             head_dim=self.head_dim,
             num_key_value_heads=self.num_key_value_heads,
@@ -109,6 +133,7 @@ class TransformerEncoder(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer,
             dtype=self.dtype_policy,
             name="self_attention",
+            **extra,
         )
         self.self_attention.build(input_shape)
         self.self_attention_norm = make_norm(
@@ -189,6 +214,8 @@ class TransformerEncoder(keras.layers.Layer):
                 "rotary_scaling_factor": self.rotary_scaling_factor,
                 "use_alibi": self.use_alibi,
                 "sliding_window": self.sliding_window,
+                "attention_implementation": self.attention_implementation,
+                "global_tokens": self.global_tokens,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )

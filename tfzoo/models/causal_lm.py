@@ -43,7 +43,8 @@ class CausalLM(Task):
     def init_cache(self, batch_size, max_length=None):
         """Zeros of shape `(batch, num_layers, 2, max_length, num_key_value_heads, head_dim)`."""
         b = self.backbone
-        max_length = max_length or b.max_sequence_length
+        if max_length is None:  # not `or`: a traced length is a tensor, and `or` makes a tf.cond
+            max_length = b.max_sequence_length
         shape = (batch_size, b.num_layers, 2, max_length, b.num_key_value_heads, b.head_dim)
         return ops.zeros(shape, dtype=b.compute_dtype)
 

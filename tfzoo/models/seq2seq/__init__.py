@@ -18,4 +18,10 @@ def _register():
 
 _register()
 
-__all__ = ["SEQ2SEQ_PRESETS", "Seq2SeqBackbone", "Seq2SeqLM", "seq2seq_inputs", "seq2seq_parameter_count"]
+__all__ = [
+    "SEQ2SEQ_PRESETS",
+    "Seq2SeqBackbone",
+    "Seq2SeqLM",
+    "seq2seq_inputs",
+    "seq2seq_parameter_count",
+]

@@ -1,7 +1,14 @@
 import keras
 
-from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
-from tfzoo.layers import checks
+from tfzoo.layers import (
+    LayerNorm,
+    RelativePositionBias,
+    RMSNorm,
+    TokenAndPositionEmbedding,
+    TransformerDecoder,
+    TransformerEncoder,
+    checks,
+)
 from tfzoo.models.backbone import Backbone
 
 
@@ -32,6 +39,16 @@ class Seq2SeqBackbone(Backbone):
         activation: string. Feed-forward activation. Defaults to `"relu"`.
         layer_norm_epsilon: float. Defaults to `1e-6`.
         normalize_first: bool. Pre-LN blocks. Defaults to `False` (post-LN, as in the paper).
+        position: string. `"sinusoidal"` (Vaswani et al.: scaled embeddings plus sinusoids) or
+            `"relative"` (T5, Raffel et al., 2020: unscaled embeddings and a learned relative
+            position bias on the self-attention logits, one table for the encoder shared by its
+            blocks and one causal table for the decoder). Defaults to `"sinusoidal"`.
+        norm: string. `"layer_norm"` or `"rms_norm"` (T5). Defaults to `"layer_norm"`.
+        use_bias: bool. Biases in the attention and feed-forward projections (T5 has none).
+            Defaults to `True`.
+        num_buckets: int. Relative position buckets (with `position="relative"`). Defaults to `32`.
+        max_distance: int. Distance of the last bucket (with `position="relative"`). Defaults
+            to `128`.
         dtype: string or `keras.DTypePolicy`.
 
     Inputs: a dict of int32 tensors `encoder_token_ids`, `encoder_padding_mask` `(batch, src)`
@@ -68,15 +85,26 @@ class Seq2SeqBackbone(Backbone):
         activation="relu",
         layer_norm_epsilon=1e-6,
         normalize_first=False,
+        position="sinusoidal",
+        norm="layer_norm",
+        use_bias=True,
+        num_buckets=32,
+        max_distance=128,
         dtype=None,
         **kwargs,
     ):
+        if position not in ("sinusoidal", "relative"):
+            raise ValueError(
+                f"`position` must be 'sinusoidal' or 'relative'. Received: position={position!r}"
+            )
+        if norm not in ("layer_norm", "rms_norm"):
+            raise ValueError(f"`norm` must be 'layer_norm' or 'rms_norm'. Received: norm={norm!r}")
         if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
                 f"hidden_dim that num_heads divides."
             )
-        if hidden_dim % 2:
+        if position == "sinusoidal" and hidden_dim % 2:
             raise ValueError(
                 f"Sinusoidal positions need an even hidden_dim. Received: hidden_dim={hidden_dim}"
             )
@@ -88,14 +116,20 @@ class Seq2SeqBackbone(Backbone):
                 f"and target_vocabulary_size={target_vocabulary_size}. Use a joint vocabulary or "
                 f"set share_embeddings=False."
             )
-        # Embeddings are multiplied by sqrt(d), so start them at std d**-0.5 (unit scale after).
-        embedding_init = keras.initializers.RandomNormal(stddev=hidden_dim**-0.5)
+        relative = position == "relative"
+        # Sinusoidal: embeddings are multiplied by sqrt(d), so start them at std d**-0.5 (unit
+        # scale after). Relative (T5): unscaled embeddings of unit scale.
+        embedding_init = keras.initializers.RandomNormal(
+            stddev=1.0 if relative else hidden_dim**-0.5
+        )
         block_args = dict(
             activation=activation,
             dropout=dropout,
             attention_dropout=attention_dropout,
             layer_norm_epsilon=layer_norm_epsilon,
             normalize_first=normalize_first,
+            norm=norm,
+            use_bias=use_bias,
             dtype=dtype,
         )
 
@@ -105,8 +139,8 @@ class Seq2SeqBackbone(Backbone):
                 vocab,
                 max_sequence_length,
                 hidden_dim,
-                position="sinusoidal",
-                scale_embeddings=True,
+                position="none" if relative else "sinusoidal",
+                scale_embeddings=not relative,
                 embeddings_initializer=embedding_init,
                 dtype=dtype,
                 name=name,
@@ -140,8 +174,27 @@ class Seq2SeqBackbone(Backbone):
         ]
         self.encoder_norm = self.decoder_norm = None
         if normalize_first:
-            self.encoder_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="encoder_norm")
-            self.decoder_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="decoder_norm")
+            norm_cls = RMSNorm if norm == "rms_norm" else LayerNorm
+            self.encoder_norm = norm_cls(layer_norm_epsilon, dtype=dtype, name="encoder_norm")
+            self.decoder_norm = norm_cls(layer_norm_epsilon, dtype=dtype, name="decoder_norm")
+        self.encoder_position_bias = self.decoder_position_bias = None
+        if relative:
+            self.encoder_position_bias = RelativePositionBias(
+                num_heads,
+                num_buckets,
+                max_distance,
+                bidirectional=True,
+                dtype=dtype,
+                name="encoder_position_bias",
+            )
+            self.decoder_position_bias = RelativePositionBias(
+                num_heads,
+                num_buckets,
+                max_distance,
+                bidirectional=False,
+                dtype=dtype,
+                name="decoder_position_bias",
+            )
 
         # === Functional Model ===
         inputs = {
@@ -149,16 +202,22 @@ class Seq2SeqBackbone(Backbone):
         }
         x = self.encoder_embeddings(inputs["encoder_token_ids"])
         x = self.encoder_embeddings_dropout(x)  # (B, src, D)
+        encoder_bias = decoder_bias = None
+        if relative:
+            encoder_bias = self.encoder_position_bias(x)  # (1, H, src, src), shared by blocks
         for layer in self.encoder_layers:
-            x = layer(x, padding_mask=inputs["encoder_padding_mask"])
+            x = layer(x, padding_mask=inputs["encoder_padding_mask"], position_bias=encoder_bias)
         if self.encoder_norm is not None:
             x = self.encoder_norm(x)
         y = self.decoder_embeddings(inputs["decoder_token_ids"])
         y = self.decoder_embeddings_dropout(y)  # (B, tgt, D)
+        if relative:
+            decoder_bias = self.decoder_position_bias(y)  # (1, H, tgt, tgt)
         for layer in self.decoder_layers:
             y = layer(
                 y,
                 encoder_outputs=x,
+                position_bias=decoder_bias,
                 padding_mask=inputs["decoder_padding_mask"],
                 encoder_padding_mask=inputs["encoder_padding_mask"],
             )
@@ -187,6 +246,11 @@ class Seq2SeqBackbone(Backbone):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
+        self.position = position
+        self.norm = norm
+        self.use_bias = use_bias
+        self.num_buckets = num_buckets
+        self.max_distance = max_distance
 
     @property
     def head_dim(self):
@@ -242,6 +306,11 @@ class Seq2SeqBackbone(Backbone):
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,
+                "position": self.position,
+                "norm": self.norm,
+                "use_bias": self.use_bias,
+                "num_buckets": self.num_buckets,
+                "max_distance": self.max_distance,
             }
         )
         return config
@@ -256,6 +325,11 @@ def seq2seq_parameter_count(
     target_vocabulary_size=None,
     share_embeddings=True,
     normalize_first=False,
+    position="sinusoidal",
+    norm="layer_norm",
+    use_bias=True,
+    num_heads=None,
+    num_buckets=32,
     **_,
 ):
     """Parameters of a `Seq2SeqBackbone` (= its `Seq2SeqLM`: the output head is tied), by formula.
@@ -267,13 +341,15 @@ def seq2seq_parameter_count(
     """
     d, f = hidden_dim, intermediate_dim
     num_decoder_layers = num_layers if num_decoder_layers is None else num_decoder_layers
-    attention = 4 * (d * d + d)
-    feed_forward = d * f + f + f * d + d
-    norm = 2 * d
+    bias = 1 if use_bias else 0
+    attention = 4 * (d * d + bias * d)
+    feed_forward = d * f + bias * f + f * d + bias * d
+    norm = d if norm == "rms_norm" else 2 * d
     embeddings = vocabulary_size * d
     if not share_embeddings:
         embeddings += (target_vocabulary_size or vocabulary_size) * d
     encoder = num_layers * (attention + feed_forward + 2 * norm)
     decoder = num_decoder_layers * (2 * attention + feed_forward + 3 * norm)
     final_norms = 2 * norm if normalize_first else 0
-    return embeddings + encoder + decoder + final_norms
+    relative = 2 * num_buckets * num_heads if position == "relative" else 0
+    return embeddings + encoder + decoder + final_norms + relative

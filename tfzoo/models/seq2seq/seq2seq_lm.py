@@ -39,7 +39,9 @@ def seq2seq_inputs(source_ids, target_ids, start_token_id, pad_token_id=0):
                 f"pad_token_id={pad_token_id}; received dtype {array.dtype}, shape {array.shape}."
             )
     if len(source) != len(target):
-        raise ValueError(f"{len(source)} sources but {len(target)} targets: pass one target per source.")
+        raise ValueError(
+            f"{len(source)} sources but {len(target)} targets: pass one target per source."
+        )
     target_mask = target != pad_token_id
     decoder_ids = np.full_like(target, pad_token_id)
     decoder_ids[:, 0] = start_token_id
@@ -95,8 +97,9 @@ class Seq2SeqLM(Task):
         if encoder_padding_mask is None:
             encoder_padding_mask = ops.ones_like(encoder_token_ids)
         x = b.encoder_embeddings(encoder_token_ids)
+        bias = None if b.encoder_position_bias is None else b.encoder_position_bias(x)
         for layer in b.encoder_layers:
-            x = layer(x, padding_mask=encoder_padding_mask)
+            x = layer(x, padding_mask=encoder_padding_mask, position_bias=bias)
         return x if b.encoder_norm is None else b.encoder_norm(x)
 
     def compute_cross_attention_cache(self, encoder_outputs):
@@ -105,7 +108,8 @@ class Seq2SeqLM(Task):
         Returns `(batch, num_decoder_layers, 2, src, num_heads, head_dim)`.
         """
         caches = [
-            layer.compute_cross_attention_cache(encoder_outputs) for layer in self.backbone.decoder_layers
+            layer.compute_cross_attention_cache(encoder_outputs)
+            for layer in self.backbone.decoder_layers
         ]
         return ops.stack(caches, axis=1)
 
@@ -116,7 +120,12 @@ class Seq2SeqLM(Task):
         return ops.zeros(shape, dtype=b.compute_dtype)
 
     def call_with_cache(
-        self, decoder_token_ids, cache, cross_attention_cache, cache_update_index, encoder_padding_mask
+        self,
+        decoder_token_ids,
+        cache,
+        cross_attention_cache,
+        cache_update_index,
+        encoder_padding_mask,
     ):
         """Runs target tokens at positions `cache_update_index ...` against the caches.
 
@@ -133,11 +142,16 @@ class Seq2SeqLM(Task):
         """
         b = self.backbone
         x = b.decoder_embeddings(decoder_token_ids, start_index=cache_update_index)
+        bias = None
+        if b.decoder_position_bias is not None:
+            # Queries at cache_update_index ..., keys over the whole cache: (1, H, step, max_len).
+            bias = b.decoder_position_bias(x, cache[:, 0, 0], query_start=cache_update_index)
         new_caches = []
         for i, layer in enumerate(b.decoder_layers):
             x, layer_cache, _ = layer(
                 x,
                 encoder_padding_mask=encoder_padding_mask,
+                position_bias=bias,
                 self_attention_cache=cache[:, i, ...],
                 cache_update_index=cache_update_index,
                 cross_attention_cache=cross_attention_cache[:, i, ...],
@@ -211,8 +225,16 @@ class Seq2SeqLM(Task):
                 f"{b.max_sequence_length}. Generate fewer tokens."
             )
         vocab = b.target_vocabulary_size
-        for name, token in (("start_token_id", start_token_id), ("pad_token_id", pad_token_id),
-                            ("end_token_id", end_token_id)):
+        if num_beams > vocab:
+            raise ValueError(
+                f"num_beams={num_beams} exceeds the target vocabulary ({vocab}); use at most "
+                f"{vocab} beams."
+            )
+        for name, token in (
+            ("start_token_id", start_token_id),
+            ("pad_token_id", pad_token_id),
+            ("end_token_id", end_token_id),
+        ):
             if token is not None and not 0 <= token < vocab:
                 raise ValueError(f"`{name}`={token} is outside the target vocabulary [0, {vocab}).")
         if source.min() < 0 or source.max() >= b.vocabulary_size:
@@ -228,8 +250,15 @@ class Seq2SeqLM(Task):
                 raise ValueError(
                     f"`encoder_padding_mask` has shape {mask.shape}, the source {source.shape}."
                 )
-        key = (max_new_tokens, start_token_id, end_token_id, pad_token_id, num_beams,
-               float(length_penalty), jit_compile)
+        key = (
+            max_new_tokens,
+            start_token_id,
+            end_token_id,
+            pad_token_id,
+            num_beams,
+            float(length_penalty),
+            jit_compile,
+        )
         fn = self._generate_functions.get(key)
         if fn is None:
             fn = self._make_generate_fn(*key)
@@ -272,7 +301,9 @@ class Seq2SeqLM(Task):
 
             def body(index, tokens, scores, done, lengths, cache):
                 current = ops.slice(tokens, (0, index), (rows, 1))  # (rows, 1)
-                logits, _, cache = self.call_with_cache(current, cache, cross, index, source_mask_rows)
+                logits, _, cache = self.call_with_cache(
+                    current, cache, cross, index, source_mask_rows
+                )
                 log_probs = ops.log_softmax(logits[:, 0, :], axis=-1)  # (rows, vocab)
                 log_probs = ops.where(done[:, None], pad_row, log_probs)
                 candidates = ops.reshape(scores, (rows, 1)) + log_probs
@@ -285,7 +316,9 @@ class Seq2SeqLM(Task):
                 tokens = ops.take(tokens, parent, axis=0)
                 cache = ops.take(cache, parent, axis=0)
                 done = ops.take(done, parent, axis=0)
-                lengths = ops.take(lengths, parent, axis=0) + ops.cast(ops.logical_not(done), "float32")
+                lengths = ops.take(lengths, parent, axis=0) + ops.cast(
+                    ops.logical_not(done), "float32"
+                )
                 tokens = ops.slice_update(tokens, (0, index + 1), token)
                 if end is not None:
                     done = ops.logical_or(done, token[:, 0] == end)

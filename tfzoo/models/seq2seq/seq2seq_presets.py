@@ -3,23 +3,50 @@
 The paper's "65M" (base) and "213M" (big) are rounded and depend on its 37,000-token shared
 byte-pair vocabulary (English-German); `seq2seq_parameter_count` gives this implementation's
 exact count (63,082,496 and 214,245,376, tied embeddings, sinusoidal positions, no output bias).
+`t5-small` has T5-small's shape and the same parameter count (60,506,624: equal to that of
+`transformers.T5ForConditionalGeneration` built from a T5-small `T5Config`, checked once by hand),
+but tfzoo scales attention logits by `1/sqrt(head_dim)` and does not rescale the tied output by
+`d_model**-0.5`, so it is T5-style, not checkpoint-compatible with T5.
 """
 
 _SHARED = dict(vocabulary_size=37000, max_sequence_length=512, share_embeddings=True)
 
 SEQ2SEQ_PRESETS = {
     "transformer-base": dict(
-        config=dict(_SHARED, num_layers=6, num_heads=8, hidden_dim=512, intermediate_dim=2048,
-                    dropout=0.1),
+        config=dict(
+            _SHARED, num_layers=6, num_heads=8, hidden_dim=512, intermediate_dim=2048, dropout=0.1
+        ),
         description="Transformer base (Vaswani et al. 2017): d512, 6+6 layers, 8 heads, ff 2048, "
         "shared 37k vocabulary, post-LN",
         published_parameters=None,
     ),
     "transformer-big": dict(
-        config=dict(_SHARED, num_layers=6, num_heads=16, hidden_dim=1024, intermediate_dim=4096,
-                    dropout=0.3),
+        config=dict(
+            _SHARED, num_layers=6, num_heads=16, hidden_dim=1024, intermediate_dim=4096, dropout=0.3
+        ),
         description="Transformer big (Vaswani et al. 2017): d1024, 6+6 layers, 16 heads, ff 4096, "
         "shared 37k vocabulary, post-LN",
         published_parameters=None,
+    ),
+    "t5-small": dict(
+        config=dict(
+            vocabulary_size=32128,
+            max_sequence_length=512,
+            share_embeddings=True,
+            num_layers=6,
+            num_heads=8,
+            hidden_dim=512,
+            intermediate_dim=2048,
+            dropout=0.1,
+            normalize_first=True,
+            position="relative",
+            norm="rms_norm",
+            use_bias=False,
+            num_buckets=32,
+            max_distance=128,
+        ),
+        description="T5-small-style (Raffel et al. 2020): d512, 6+6 layers, 8 heads, ff 2048, "
+        "relative position bias, RMSNorm, no biases, tied 32128 vocabulary",
+        published_parameters=60_506_624,
     ),
 }

@@ -79,7 +79,9 @@ class ViTBackbone(Backbone):
             dtype=dtype,
             name="embeddings",
         )
-        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
         self.transformer_layers = [
             TransformerEncoder(
                 num_heads,

@@ -29,12 +29,16 @@ class ViTClassifier(Task):
 
     def __init__(self, backbone, num_classes, pooling="token", dropout=0.0, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}")
+            raise ValueError(
+                f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}"
+            )
         if pooling not in ("token", "mean"):
             raise ValueError(f"`pooling` must be 'token' or 'mean'. Received: pooling={pooling!r}")
         # === Layers ===
         self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        self.output_dropout = keras.layers.Dropout(
+            dropout, dtype=backbone.dtype_policy, name="output_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),

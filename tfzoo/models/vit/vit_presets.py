@@ -27,8 +27,16 @@ VIT_PRESETS = {
 }
 
 
-def vit_parameter_count(num_layers, hidden_dim, intermediate_dim, image_size=224, patch_size=16,
-                        num_channels=3, num_classes=None, **_):
+def vit_parameter_count(
+    num_layers,
+    hidden_dim,
+    intermediate_dim,
+    image_size=224,
+    patch_size=16,
+    num_channels=3,
+    num_classes=None,
+    **_,
+):
     """Parameters of a ViT (and its classifier head when `num_classes` is given), by formula.
 
     Example:
@@ -38,7 +46,12 @@ def vit_parameter_count(num_layers, hidden_dim, intermediate_dim, image_size=224
     """
     d, patches = hidden_dim, (image_size // patch_size) ** 2
     embeddings = patch_size * patch_size * num_channels * d + d + d + (patches + 1) * d
-    block = 4 * (d * d + d) + 2 * 2 * d + (d * intermediate_dim + intermediate_dim) + (intermediate_dim * d + d)
+    block = (
+        4 * (d * d + d)
+        + 2 * 2 * d
+        + (d * intermediate_dim + intermediate_dim)
+        + (intermediate_dim * d + d)
+    )
     total = embeddings + num_layers * block + 2 * d
     if num_classes:
         total += d * num_classes + num_classes

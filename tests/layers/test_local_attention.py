@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from tfzoo.layers import MultiHeadAttention
+from tfzoo.layers.local_attention import LocalMultiHeadAttention
+from tfzoo.testing import assert_close, run_layer_test
+
+
+def _pair(window, global_tokens=0, **kwargs):
+    """A local layer and a dense `MultiHeadAttention` with the same weights."""
+    x = np.random.default_rng(0).normal(size=(2, 37, 32)).astype("float32")
+    local = LocalMultiHeadAttention(4, sliding_window=window, global_tokens=global_tokens, **kwargs)
+    dense = MultiHeadAttention(4, **kwargs)
+    local(x)
+    dense(x)
+    dense.set_weights(local.get_weights())
+    return x, local, dense
+
+
+def _padding():
+    mask = np.ones((2, 37), "int32")
+    mask[1, 30:] = 0
+    return mask
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("window", [1, 5, 8, 37])
+def test_equals_dense_attention_with_the_band_mask(causal, window):
+    # 37 tokens: not a multiple of the window, so the last chunk is padded inside the layer.
+    x, local, _ = _pair(window, num_key_value_heads=2)
+    banded = MultiHeadAttention(4, num_key_value_heads=2, sliding_window=window)
+    banded(x)
+    banded.set_weights(local.get_weights())
+    mask = _padding()
+    expected = np.asarray(banded(x, padding_mask=mask, use_causal_mask=causal))
+    actual = np.asarray(local(x, padding_mask=mask, use_causal_mask=causal))
+    assert_close(actual[0], expected[0], atol=1e-5)
+    assert_close(actual[1, :30], expected[1, :30], atol=1e-5)  # real (unpadded) queries
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_global_tokens_equal_dense_attention_with_the_longformer_mask(causal):
+    window, g = 6, 2
+    x, local, dense = _pair(window, global_tokens=g)
+    mask = _padding()
+    pos = np.arange(37)
+    allowed = (
+        (np.abs(pos[:, None] - pos[None, :]) < window) | (pos[None, :] < g) | (pos[:, None] < g)
+    )
+    attention_mask = np.broadcast_to(allowed, (2, 37, 37)).astype("int32")
+    expected = np.asarray(
+        dense(x, padding_mask=mask, attention_mask=attention_mask, use_causal_mask=causal)
+    )
+    actual = np.asarray(local(x, padding_mask=mask, use_causal_mask=causal))
+    assert_close(actual[0], expected[0], atol=1e-5)
+    assert_close(actual[1, :30], expected[1, :30], atol=1e-5)
+
+
+def test_cached_decoding_falls_back_to_the_exact_band():
+    x, local, _ = _pair(5)
+    full = np.asarray(local(x[:1, :9], use_causal_mask=True))
+    cache = np.zeros((1, 2, 9, 4, 8), "float32")
+    steps = []
+    for t in range(9):
+        out, cache = local(
+            x[:1, t : t + 1], use_causal_mask=True, cache=cache, cache_update_index=t
+        )
+        steps.append(np.asarray(out))
+    assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_layer_harness():
+    run_layer_test(
+        LocalMultiHeadAttention,
+        dict(num_heads=2, sliding_window=4, global_tokens=1),
+        np.random.default_rng(1).normal(size=(2, 12, 16)).astype("float32"),
+        call_kwargs=dict(use_causal_mask=True),
+        expected_output_shape=(2, 12, 16),
+    )
+
+
+@pytest.mark.parametrize("window", [0, -3, None, 2.5, True])
+def test_window_must_be_a_positive_int(window):
+    with pytest.raises(ValueError, match="sliding_window"):
+        LocalMultiHeadAttention(2, sliding_window=window)
+
+
+def test_window_or_globals_larger_than_the_sequence():
+    x = np.zeros((1, 10, 16), "float32")
+    with pytest.raises(ValueError, match=r"sliding_window=16 is larger than the sequence \(10"):
+        LocalMultiHeadAttention(2, sliding_window=16)(x)
+    with pytest.raises(ValueError, match="global_tokens=11"):
+        LocalMultiHeadAttention(2, sliding_window=4, global_tokens=11)(x)
+    with pytest.raises(ValueError, match="global_tokens"):
+        LocalMultiHeadAttention(2, sliding_window=4, global_tokens=-1)
