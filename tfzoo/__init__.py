@@ -21,6 +21,7 @@ from tfzoo.compress import (  # noqa: E402
 from tfzoo.convert import from_pretrained, load_pretrained, save_pretrained  # noqa: E402
 from tfzoo.export import export  # noqa: E402
 from tfzoo.text import tokenizer_from_pretrained  # noqa: E402
+from tfzoo.train import distill  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -28,6 +29,7 @@ __all__ = [
     "compress",
     "convert",
     "data",
+    "distill",
     "export",
     "from_pretrained",
     "get_config",

@@ -1,0 +1,115 @@
+"""tfzoo.train.strategy: errors in-process; MirroredStrategy and multi-worker in subprocesses."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfzoo.train import strategy, worker_info
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "distribute_script.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _env():
+    env = dict(os.environ)
+    env.pop("TF_CONFIG", None)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", TF_ENABLE_ONEDNN_OPTS="0")
+    return env
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_cpu_and_auto_give_the_default_strategy_here():
+    assert strategy("cpu") is tf.distribute.get_strategy()
+    assert strategy("auto").num_replicas_in_sync == 1
+
+
+def test_unavailable_strategies_are_value_errors(monkeypatch):
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        strategy("horovod")
+    with pytest.raises(ValueError, match="no TPU found. Tried TPUClusterResolver"):
+        strategy("tpu")
+    with pytest.raises(ValueError, match="at least 2 devices"):
+        strategy("mirrored")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs the TF_CONFIG"):
+        strategy("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        strategy("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {}, "task": {}}))
+    with pytest.raises(ValueError, match="cluster.worker"):
+        strategy("multi_worker")
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}),
+    )
+    assert worker_info() == (2, 1)
+
+
+# Subprocess(es) importing TensorFlow and training: tens of seconds even on an idle
+# machine. Run with `pytest -m slow tests/train`.
+@pytest.mark.slow
+def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path):
+    out = tmp_path / "mirrored.json"
+    run = subprocess.run(
+        [sys.executable, SCRIPT, "mirrored", str(out)], env=_env(), capture_output=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    result = json.loads(out.read_text())
+    assert result["strategy"] == "MirroredStrategy" and result["replicas"] == 2
+    assert len(result["devices"]) == 2
+    # Same global batches and initial weights: per-replica gradients are all-reduced to the
+    # same mean gradient, up to float summation order.
+    np.testing.assert_allclose(result["mirrored_loss"], result["single_loss"], rtol=1e-4)
+    assert result["max_weight_change"] > 1e-3  # training moved the weights ...
+    assert result["max_weight_diff"] < 1e-5  # ... identically on both set-ups
+
+
+# Subprocess(es) importing TensorFlow and training: tens of seconds even on an idle
+# machine. Run with `pytest -m slow tests/train`.
+@pytest.mark.slow
+def test_two_local_workers_finish_fit_with_the_same_weights(tmp_path):
+    ports = ",".join(str(p) for p in _free_ports(2))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, SCRIPT, "worker", str(i), ports, str(tmp_path / f"worker{i}.npz")],
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(2)
+    ]
+    try:
+        for p in procs:
+            p.wait(timeout=600)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p in procs:
+        assert p.returncode == 0, p.stderr.read().decode()[-3000:]
+    a, b = np.load(tmp_path / "worker0.npz"), np.load(tmp_path / "worker1.npz")
+    assert int(a["replicas"]) == 2 and a["workers"].tolist() == [2, 0]
+    assert b["workers"].tolist() == [2, 1]
+    weights = [k for k in a.files if re.fullmatch(r"w\d+", k)]
+    assert len(weights) > 10
+    for k in weights:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert np.all(np.isfinite(a["loss"]))

@@ -1,0 +1,91 @@
+"""Mixed precision: float16 (with loss scaling) and bfloat16 train zoo models like float32."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfzoo
+from tfzoo.train import create_optimizer
+
+SEQ = 12
+BERT = dict(
+    num_layers=1,
+    hidden_dim=32,
+    num_heads=2,
+    intermediate_dim=64,
+    vocabulary_size=100,
+    max_sequence_length=SEQ,
+)
+
+
+def _bert_data():
+    rng = np.random.default_rng(0)
+    x = {
+        "token_ids": rng.integers(1, 100, (32, SEQ)).astype("int32"),
+        "padding_mask": np.ones((32, SEQ), "int32"),
+        "segment_ids": np.zeros((32, SEQ), "int32"),
+    }
+    return tf.data.Dataset.from_tensor_slices(
+        (x, (x["token_ids"][:, 1] > 50).astype("int32"))
+    ).batch(8)
+
+
+def _lm_data():
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 100, (32, SEQ + 1)).astype("int32")
+    x = {"token_ids": ids[:, :-1], "padding_mask": np.ones((32, SEQ), "int32")}
+    return tf.data.Dataset.from_tensor_slices((x, ids[:, 1:])).batch(8)
+
+
+def _train(policy, kind):
+    keras.config.set_dtype_policy(policy)
+    keras.utils.set_random_seed(0)
+    if kind == "bert":
+        model = tfzoo.build("bert-tiny", task="classification", num_classes=2, dropout=0.0, **BERT)
+        data = _bert_data()
+    else:
+        model = tfzoo.build(
+            "gpt2",
+            task="causal_lm",
+            num_layers=1,
+            hidden_dim=32,
+            num_heads=2,
+            intermediate_dim=64,
+            vocabulary_size=100,
+            max_sequence_length=SEQ,
+        )
+        data = _lm_data()
+    model.compile(
+        optimizer=create_optimizer(1e-3, 12, 2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = model.fit(data, epochs=3, verbose=0)
+    keras.config.set_dtype_policy("float32")
+    return model, history.history["loss"]
+
+
+# Trains 3 models per case (float32, float16, bfloat16): tens of seconds on an idle machine.
+# Run with `pytest -m slow tests/train`.
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["bert", "gpt"])
+def test_mixed_precision_trains_close_to_float32(kind):
+    _, reference = _train("float32", kind)
+    for policy in ("mixed_float16", "mixed_bfloat16"):
+        model, losses = _train(policy, kind)
+        compute = {layer.compute_dtype for layer in model.backbone.transformer_layers}
+        assert compute == {policy.split("_")[1]}, compute
+        assert (
+            model.backbone.transformer_layers[0].self_attention.query_dense.kernel.dtype
+            == "float32"
+        )
+        assert np.all(np.isfinite(losses)), (policy, losses)
+        # Loss after 12 steps within 10% of float32's.
+        assert abs(losses[-1] - reference[-1]) <= 0.1 * reference[-1], (policy, losses, reference)
+        assert losses[-1] < losses[0]
+        if policy == "mixed_float16":
+            # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
+            assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+            assert isinstance(model.optimizer.inner_optimizer, keras.optimizers.AdamW)
+        else:
+            assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
