@@ -255,9 +255,11 @@ def build_parser():
     )
     p.add_argument("--data", help="CSV with `text` and `label` columns (default: movie reviews)")
     p.add_argument("--output", default="runs/demo", help="output directory (default runs/demo)")
-    p.add_argument("--train-examples", type=int, default=3000, help="training subset size")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--sequence-length", type=int, default=64)
+    p.add_argument("--train-examples", type=int, default=2000, help="training subset size")
+    p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs (default 2)")
+    p.add_argument(
+        "--sequence-length", type=int, default=48, help="tokens per sentence (default 48)"
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = _parser_with_examples(
