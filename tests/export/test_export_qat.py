@@ -1,0 +1,153 @@
+"""`tfzoo.export` of a quantization-aware model to int8 TFLite: every matmul in the file is int8.
+
+The file is read back with the LiteRT interpreter's own tensor details (not the export report),
+so the test checks the artifact, and the report's `matmul_dtypes` is checked against it.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import tfzoo
+from tfzoo.compress import prepare_qat
+from tfzoo.export import formats
+
+SEQ = 16
+VOCAB = 200
+MATMULS = ("FULLY_CONNECTED", "BATCH_MATMUL")
+
+
+def _data(n, seed):
+    # Class 1 uses the lower half of the vocabulary, class 0 the upper: learnable in a few steps.
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n).astype("int32")
+    ids = np.where(
+        labels[:, None] == 1,
+        rng.integers(2, VOCAB // 2, (n, SEQ)),
+        rng.integers(VOCAB // 2, VOCAB, (n, SEQ)),
+    ).astype("int32")
+    ids[:, 0] = 1
+    mask = np.ones_like(ids)
+    mask[::3, -4:] = 0  # some right padding
+    return {"token_ids": ids, "padding_mask": mask, "segment_ids": np.zeros_like(ids)}, labels
+
+
+def _tiny_classifier():
+    return tfzoo.build(
+        "bert-tiny",
+        task="classification",
+        num_classes=2,
+        num_layers=2,
+        hidden_dim=32,
+        num_heads=2,
+        intermediate_dim=64,
+        vocabulary_size=VOCAB,
+        max_sequence_length=32,
+        dropout=0.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    model = _tiny_classifier()
+    qat = prepare_qat(model)
+    x, y = _data(128, seed=0)
+    qat.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    qat.fit(x, y, batch_size=16, epochs=6, verbose=0)  # 48 steps: distinct trained ranges
+    return model, qat
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    _, qat = trained
+    path = str(tmp_path_factory.mktemp("qat") / "qat_int8.tflite")
+    report = tfzoo.export(qat, path, quantize="int8", sequence_length=SEQ, print_report=False)
+    return path, report
+
+
+def _file_ops(path):
+    """`[(op_name, [dtype of each input])]` read from the file, without delegates."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_path=path,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    dtypes = {t["index"]: np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
+    return [
+        (str(op["op_name"]), [dtypes[int(i)] for i in op["inputs"] if i >= 0])
+        for op in interpreter._get_ops_details()
+    ]
+
+
+def test_every_matmul_is_int8_and_no_flex(exported):
+    path, report = exported
+    assert report.verified
+    ops = _file_ops(path)
+    names = [name for name, _ in ops]
+    assert not [n for n in names if n.startswith("Flex") or n in ("CUSTOM", "DELEGATE")], names
+    matmuls = [(name, dtypes) for name, dtypes in ops if name in MATMULS]
+    # 2 blocks x (q, k, v, attention output, 2 FFN) + pooler + classifier; 2 x 2 attention.
+    assert names.count("FULLY_CONNECTED") == 14
+    assert names.count("BATCH_MATMUL") == 4
+    for name, dtypes in matmuls:
+        # FULLY_CONNECTED (input, weights[, int32 bias]); BATCH_MATMUL (lhs, rhs).
+        assert dtypes[0] == np.int8 and dtypes[1] == np.int8, (name, dtypes)
+    assert report.ops["matmul_dtypes"] == {"int8": 18}
+    assert report.ops["non_builtin"] == []
+    assert report.quantize == "int8"
+
+
+def test_int8_file_agrees_with_keras_at_any_batch(trained, exported):
+    _, qat = trained
+    path, _ = exported
+    x, y = _data(24, seed=7)
+    run = formats.tflite_runner(path, threads=1)
+    lite = run(x)["logits"]  # batch 24 on a batch-1 file: row by row
+    assert lite.shape == (24, 2)
+    one = run({k: v[:1] for k, v in x.items()})["logits"]
+    np.testing.assert_array_equal(one, lite[:1])
+    ref = np.asarray(qat.predict(x, verbose=0))
+    assert np.mean(lite.argmax(-1) == ref.argmax(-1)) >= 0.9
+    cosine = np.sum(lite * ref, -1) / (np.linalg.norm(lite, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cosine.mean() > 0.99
+    assert np.mean(lite.argmax(-1) == y) >= 0.75  # it learnt the rule, in int8
+
+
+def test_standalone_runner_accepts_the_qat_file(exported):
+    path, _ = exported
+    result = tfzoo.export.verify(path, threads=1, runs=2)
+    assert result["ok"]
+
+
+def test_float_and_dynamic_exports_report_their_matmul_dtypes(trained, tmp_path):
+    model, _ = trained
+    float_report = tfzoo.export(
+        model, str(tmp_path / "f.tflite"), sequence_length=SEQ, print_report=False
+    )
+    assert float_report.verified
+    assert float_report.ops["matmul_dtypes"] == {"float32": 18}
+    dynamic = tfzoo.export(
+        model, str(tmp_path / "d.tflite"), quantize="dynamic", sequence_length=SEQ,
+        print_report=False,
+    )  # fmt: skip
+    assert dynamic.verified
+    # Dynamic range: int8 weights with float inputs on the dense layers; attention stays float.
+    counts = dynamic.ops["matmul_dtypes"]
+    assert counts.get("int8_weights", 0) >= 12 and "int8" not in counts
+    assert sum(counts.values()) == 18
+    ops = _file_ops(str(tmp_path / "f.tflite"))
+    assert all(d[0] == np.float32 for n, d in ops if n in MATMULS)
+
+
+def test_qat_model_rejects_other_quantize_modes(trained, tmp_path):
+    _, qat = trained
+    with pytest.raises(ValueError, match="quantization-aware.*quantize='int8'"):
+        tfzoo.export(
+            qat, str(tmp_path / "q.tflite"), quantize="dynamic", sequence_length=SEQ,
+            print_report=False,
+        )  # fmt: skip
