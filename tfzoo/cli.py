@@ -177,6 +177,7 @@ def _cmd_demo(args):
         train_examples=args.train_examples,
         epochs=args.epochs,
         sequence_length=args.sequence_length,
+        strict=args.strict,
     )
 
 
@@ -259,6 +260,9 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs (default 2)")
     p.add_argument(
         "--sequence-length", type=int, default=48, help="tokens per sentence (default 48)"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="exit with code 1 if any artifact fails verification"
     )
     p.set_defaults(func=_cmd_demo)
 

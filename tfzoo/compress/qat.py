@@ -46,7 +46,7 @@ import keras
 from keras import ops
 
 from tfzoo.compress.fake_quant import ActivationQuantizer, _tf, fake_quant_weights
-from tfzoo.layers.multi_head_attention import _MASK_VALUE, MultiHeadAttention
+from tfzoo.layers.multi_head_attention import MultiHeadAttention, mask_logits
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
         if position_bias is not None:
             logits = logits + ops.cast(position_bias, "float32")
         if mask is not None:
-            logits = ops.where(mask, logits, _MASK_VALUE)
+            logits = mask_logits(logits, mask)
         probs = ops.cast(ops.softmax(logits, axis=-1), self.compute_dtype)
         # Quantize before dropout: the inference range is that of the probabilities, [0, 1].
         quantized_probs = self.probs_quantizer(probs, training=training)

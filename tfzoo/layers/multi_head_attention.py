@@ -7,9 +7,19 @@ from tfzoo.layers._block_config import clone_initializer
 from tfzoo.layers.alibi import AlibiBias
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
 
-# Masked logits are set to this value in float32. It is finite, so a row whose keys are all masked
-# (a padding query) gives a uniform distribution instead of NaN, and it is never computed in fp16.
+# Kept for layers that mask with a constant (local attention): finite, never computed in fp16.
 _MASK_VALUE = -1e9
+# Masked logits are set `_MASK_MARGIN` below the row's largest logit: exp(-30) ~ 1e-13, so their
+# weight is zero to float32 precision, a row whose keys are all masked gets uniform weights instead
+# of NaN, and the tensor's range stays that of real logits. A constant like -1e9 would set the
+# range an int8 converter calibrates on, leaving a single quantization step for every real logit.
+_MASK_MARGIN = 30.0
+
+
+def mask_logits(logits, mask):
+    """Replaces masked float32 `logits` by (row max - 30): zero weight, quantization-friendly range."""
+    floor = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True)) - _MASK_MARGIN
+    return ops.where(mask, logits, floor)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -278,7 +288,7 @@ class MultiHeadAttention(keras.layers.Layer):
         if position_bias is not None:
             logits = logits + ops.cast(position_bias, "float32")
         if mask is not None:
-            logits = ops.where(mask, logits, _MASK_VALUE)
+            logits = mask_logits(logits, mask)
         probs = ops.softmax(logits, axis=-1)
         probs = ops.cast(probs, self.compute_dtype)
         dropped = self.dropout_layer(probs, training=training)
