@@ -9,16 +9,17 @@ from tfzoo.layers.rotary_embedding import RotaryEmbedding
 
 # Kept for layers that mask with a constant (local attention): finite, never computed in fp16.
 _MASK_VALUE = -1e9
-# Masked logits are set `_MASK_MARGIN` below the row's largest logit: exp(-30) ~ 1e-13, so their
-# weight is zero to float32 precision, a row whose keys are all masked gets uniform weights instead
-# of NaN, and the tensor's range stays that of real logits. A constant like -1e9 would set the
-# range an int8 converter calibrates on, leaving a single quantization step for every real logit.
+# Masked logits are set `_MASK_MARGIN` below the row's smallest logit, so below every real logit
+# by at least 30: exp(-30) ~ 1e-13, their weight is zero to float32 precision whatever values the
+# padded keys hold, a row whose keys are all masked gets uniform weights instead of NaN, and the
+# tensor's range stays that of real logits. A constant like -1e9 would set the range an int8
+# converter calibrates on, leaving a single quantization step for every real logit.
 _MASK_MARGIN = 30.0
 
 
 def mask_logits(logits, mask):
-    """Replaces masked float32 `logits` by (row max - 30): zero weight, quantization-friendly range."""
-    floor = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True)) - _MASK_MARGIN
+    """Replaces masked float32 `logits` by (row min - 30): zero weight, quantization-friendly range."""
+    floor = ops.stop_gradient(ops.min(logits, axis=-1, keepdims=True)) - _MASK_MARGIN
     return ops.where(mask, logits, floor)
 
 
