@@ -1,8 +1,7 @@
 """Fixtures for tfzoo.convert tests."""
 
 import pytest
-
-transformers = pytest.importorskip("transformers")
+import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
 
 
 @pytest.fixture

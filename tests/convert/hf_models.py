@@ -1,10 +1,8 @@
 """Helpers for tfzoo.convert tests: tiny random `transformers` models saved to tmp dirs."""
 
 import numpy as np
-import pytest
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+import torch  # noqa: E402  (test extra: a missing reference must fail, not skip)
+import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
 
 VOCAB = 150
 HIDDEN = 32

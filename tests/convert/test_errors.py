@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
 from safetensors.numpy import load_file, save_file
 
 from tests.convert.hf_models import bert_config, gpt2_config, save_hf
 from tfzoo.convert import from_pretrained
 
-transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.usefixtures("quiet_hf")
 
 

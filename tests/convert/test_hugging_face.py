@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
+import torch  # noqa: E402  (test extra: a missing reference must fail, not skip)
+import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
 
 from tests.convert.hf_models import (
     VOCAB,
@@ -23,9 +25,6 @@ from tests.convert.hf_models import (
 )
 from tfzoo.convert import from_pretrained, save_pretrained
 from tfzoo.models import BertBackbone, BertMaskedLM, CausalLM, GPTBackbone
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 
 pytestmark = pytest.mark.usefixtures("quiet_hf")
 ATOL = 1e-4

@@ -3,6 +3,7 @@
 keras-hub models are built from configs with random weights (no preset is downloaded).
 """
 
+import keras_hub  # noqa: E402  (test extra: a missing reference must fail, not skip)
 import numpy as np
 import pytest
 
@@ -10,7 +11,6 @@ from tests.convert.hf_models import batch
 from tfzoo.convert import from_keras_hub, to_keras_hub
 from tfzoo.models import BertBackbone, GPTBackbone
 
-keras_hub = pytest.importorskip("keras_hub")
 ATOL = 1e-5
 SIZES = dict(
     vocabulary_size=150,

@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 import pytest
+import torch  # noqa: E402  (test extra: a missing reference must fail, not skip)
+import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.usefixtures("quiet_hf")
 
 
