@@ -1,14 +1,20 @@
 """tfzoo: a Keras 3 Transformer zoo you can trust, train, compress and ship.
 
-    import tfzoo
-    model = tfzoo.build("bert-mini", task="classification", num_classes=2)
-    model.fit(train_ds, validation_data=val_ds, epochs=3)
-    tfzoo.export(model, "out/bert-mini-int8.tflite", quantize="int8", representative_data=val_ds)
+import tfzoo
+model = tfzoo.build("bert-mini", task="classification", num_classes=2)
+model.fit(train_ds, validation_data=val_ds, epochs=3)
+tfzoo.export(model, "out/bert-mini-int8.tflite", quantize="int8", representative_data=val_ds)
 """
 
-from tfzoo import layers, models
-from tfzoo.version import __version__
-from tfzoo.zoo import build, get_config, list_models
+# First, before TensorFlow loads: the `tfzoo` command (only) holds TensorFlow's C++ start-up
+# notices; see tfzoo/cli.py. tfzoo.cli imports nothing but the standard library at this point.
+from tfzoo.cli import hold_startup_lines as _hold_startup_lines  # isort: skip
+
+_hold_startup_lines()
+
+from tfzoo import layers, models  # noqa: E402
+from tfzoo.version import __version__  # noqa: E402
+from tfzoo.zoo import build, get_config, list_models  # noqa: E402
 
 # Importing these registers every tfzoo Keras class, so `.keras` files load in safe mode.
 from tfzoo import compress, convert, data, text, train  # noqa: E402  isort: skip

@@ -9,14 +9,124 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import textwrap
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """A mistake in the command line or its inputs: reported in one line, exit code 2."""
 
 
+def check_output_path(path, overwrite=False, option="--output", directory=False):
+    """Fails with one clear line, before any work, if `path` cannot be written.
+
+    Refuses an existing `path` unless `overwrite` (an existing *directory* is accepted when
+    `directory=True`: the caller decides what it may replace inside), a path below a regular
+    file (`notes.txt/out`), and a place where no file can be created. The last check is real: a
+    probe file is created and removed in the nearest existing folder, so a read-only file system
+    is caught even for root, for whom permission bits do not count.
+    """
+    path = os.fspath(path)
+    absolute = os.path.abspath(path)
+    exists = os.path.lexists(absolute)
+    if exists and not overwrite and not (directory and os.path.isdir(absolute)):
+        raise UserError(
+            f"{option} {path} already exists; pass --overwrite to replace it, or choose another "
+            f"{option}."
+        )
+    if exists and directory and not os.path.isdir(absolute):
+        raise UserError(f"{option} {path} is a file, not a directory; choose another {option}.")
+    folder = absolute if (directory and os.path.isdir(absolute)) else os.path.dirname(absolute)
+    while not os.path.lexists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise UserError(
+            f"{option} {path} cannot be created: {folder} is a file, not a directory. Fix: "
+            f"choose another {option}."
+        )
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".tfzoo-write-check-", dir=folder)
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
+        raise UserError(
+            f"{option} {path} is not writable ({error.strerror} in {folder}). Fix: choose a "
+            f"folder you can write to for {option}."
+        ) from None
+    return path
+
+
+# --- TensorFlow's C++ start-up lines ---------------------------------------------------------
+# Loading TensorFlow's shared libraries logs "oneDNN custom operations are on" and "Could not
+# find cuda drivers" through absl *before* absl is initialised, so no environment variable
+# (TF_CPP_MIN_LOG_LEVEL, TF_CPP_MAX_VLOG_LEVEL, GLOG_minloglevel, ABSL_MIN_LOG_LEVEL: all tried)
+# silences them. The `tfzoo` command alone (never `import tfzoo`) sends file descriptor 2 to a
+# temporary file while the package imports TensorFlow, then writes back every line except
+# these known notices. Nothing about TensorFlow changes (oneDNN stays on); TFZOO_DEBUG=1 shows
+# everything.
+_STARTUP_NOTICES = (
+    ("absl::InitializeLog()", "All log messages before"),
+    ("port.cc:", "oneDNN custom operations are on"),
+    ("cudart_stub.cc:", "Could not find cuda drivers"),
+    ("cpu_feature_guard.cc:", "This TensorFlow binary is optimized"),
+    ("To enable the following instructions:", "rebuild TensorFlow"),
+)
+_capture = None  # (saved fd 2, temporary file) while the start-up lines are being held
+
+
+def _is_startup_notice(line):
+    return any(a in line and b in line for a, b in _STARTUP_NOTICES)
+
+
+def _running_as_command():
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return name in ("tfzoo", "tfzoo.exe") and not os.environ.get("TFZOO_DEBUG")
+
+
+def hold_startup_lines():
+    """Called first by `tfzoo/__init__.py`; acts only in the `tfzoo` command (see above)."""
+    global _capture
+    if _capture is not None or not _running_as_command():
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        sys.stderr.flush()
+        held = tempfile.TemporaryFile()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+    except (OSError, ValueError):
+        return  # no usable stderr: nothing to hide
+    _capture = (saved, held)
+    import atexit
+
+    atexit.register(release_startup_lines)  # an import that fails still shows its traceback
+
+
+def release_startup_lines():
+    """Restores stderr and writes back what TensorFlow's import printed, minus the notices."""
+    global _capture
+    if _capture is None:
+        return
+    saved, held = _capture
+    _capture = None
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os.dup2(saved, 2)
+    os.close(saved)
+    held.seek(0)
+    text = held.read().decode("utf-8", "replace")
+    held.close()
+    kept = "".join(line for line in text.splitlines(keepends=True) if not _is_startup_notice(line))
+    if kept:
+        sys.stderr.write(kept)
+        sys.stderr.flush()
+
+
 def _quiet_tensorflow():
+    release_startup_lines()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,6 +136,23 @@ def _quiet_tensorflow():
         absl_logging.set_verbosity(absl_logging.ERROR)
     except ImportError:
         pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the usage is one `--help` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _parser_with_examples(subparsers, name, help, examples, description=None):
@@ -105,19 +232,15 @@ def _cmd_build(args):
     overrides = _parse_overrides(args.set)
     if args.num_classes is not None:
         overrides["num_classes"] = args.num_classes
+    if args.output:
+        _check_keras_output(args.output, args.overwrite, "--output")
     try:
         model = tfzoo.build(args.name, task=args.task, **overrides)
     except ValueError as e:
         raise UserError(str(e)) from e
     print(f"{args.name} ({type(model).__name__}): {model.count_params():,} parameters")
     if args.output:
-        if os.path.exists(args.output) and not args.overwrite:
-            raise UserError(f"{args.output} exists; pass --overwrite to replace it")
-        if not args.output.endswith(".keras"):
-            raise UserError(f"--output must end with .keras, got {args.output}")
-        tmp = args.output + ".tmp.keras"
-        model.save(tmp)
-        os.replace(tmp, args.output)
+        _save_keras(model, args.output, args.overwrite)
         print(f"saved {args.output}")
     return 0
 
@@ -133,6 +256,9 @@ def _cmd_viz(args):
         raise UserError(
             f"--model must be a Hugging Face checkpoint directory; {path} is not a directory"
         )
+    if not args.output.lower().endswith(".png"):
+        raise UserError(f"--output must end with .png, got {args.output}")
+    check_output_path(args.output, args.overwrite)
     try:
         model, tokenizer = load_pretrained(path)
     except ValueError as e:
@@ -178,15 +304,27 @@ def _cmd_demo(args):
         epochs=args.epochs,
         sequence_length=args.sequence_length,
         strict=args.strict,
+        overwrite=args.overwrite,
     )
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tfzoo",
         description="A Keras 3 Transformer zoo you can trust, train, compress and ship.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `tfzoo <command> --help` for the examples of each command.",
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              tfzoo models
+              tfzoo build bert-tiny --task classification --num-classes 2 --output clf.keras
+              tfzoo train classify --model bert-tiny --data reviews.csv --output runs/clf
+              tfzoo export runs/clf/model.keras out/clf.tflite --quantize dynamic
+              tfzoo demo
+
+            Run `tfzoo <command> --help` for the examples of each command. A mistake is reported
+            in one line with exit code 2 (set TFZOO_DEBUG=1 for the full traceback)."""
+        ),
     )
     from tfzoo.version import __version__
 
@@ -230,8 +368,16 @@ def build_parser():
             'tfzoo viz attention --model ./my-bert --text "Hello world" --layers 0,5 --heads 0,1,2',
         ],
     )
-    viz_sub = p.add_subparsers(dest="what", metavar="what")
-    pa = viz_sub.add_parser("attention", help="per-layer, per-head attention maps to PNG")
+    viz_sub = p.add_subparsers(dest="what", metavar="what", required=True)
+    pa = _parser_with_examples(
+        viz_sub,
+        "attention",
+        "per-layer, per-head attention maps to PNG",
+        [
+            'tfzoo viz attention --text "A gripping, beautifully shot film." --output attention.png',
+            'tfzoo viz attention --model ./my-bert --text "Hello world" --layers 0,5 --heads 0,1,2',
+        ],
+    )
     pa.add_argument(
         "--model", help="Hugging Face checkpoint directory (default: the bundled MiniLM)"
     )
@@ -239,6 +385,7 @@ def build_parser():
     pa.add_argument("--output", default="attention.png", help="PNG path (default attention.png)")
     pa.add_argument("--layers", help="comma-separated layer indices (default all)")
     pa.add_argument("--heads", help="comma-separated head indices (default all)")
+    pa.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     pa.set_defaults(func=_cmd_viz)
 
     p = _parser_with_examples(
@@ -256,13 +403,19 @@ def build_parser():
     )
     p.add_argument("--data", help="CSV with `text` and `label` columns (default: movie reviews)")
     p.add_argument("--output", default="runs/demo", help="output directory (default runs/demo)")
-    p.add_argument("--train-examples", type=int, default=2000, help="training subset size")
-    p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs (default 2)")
+    p.add_argument("--train-examples", type=_positive, default=2000, help="training subset size")
+    p.add_argument("--epochs", type=_positive, default=2, help="fine-tuning epochs (default 2)")
     p.add_argument(
-        "--sequence-length", type=int, default=48, help="tokens per sentence (default 48)"
+        "--sequence-length", type=_positive, default=48, help="tokens per sentence (default 48)"
     )
     p.add_argument(
         "--strict", action="store_true", help="exit with code 1 if any artifact fails verification"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an existing --output that is not an earlier demo run (the demo's own "
+        "output is reused without it)",
     )
     p.set_defaults(func=_cmd_demo)
 
@@ -305,15 +458,28 @@ def build_parser():
             "tfzoo compress structured clf.keras small.keras --heads 0.3 --ffn 0.3",
         ],
     )
-    csub = p.add_subparsers(dest="how", metavar="how")
-    pp = csub.add_parser("prune", help="one-shot magnitude pruning to a target sparsity")
+    csub = p.add_subparsers(dest="how", metavar="how", required=True)
+    pp = _parser_with_examples(
+        csub,
+        "prune",
+        "one-shot magnitude pruning to a target sparsity",
+        [
+            "tfzoo compress prune clf.keras pruned.keras --sparsity 0.5",
+            "tfzoo compress prune clf.keras pruned_1x4.keras --sparsity 0.5 --block 1x4",
+        ],
+    )
     pp.add_argument("model")
     pp.add_argument("output")
     pp.add_argument("--sparsity", type=float, default=0.5)
     pp.add_argument("--block", default="1x1", help="block size ROWSxCOLS, e.g. 1x4")
     pp.add_argument("--overwrite", action="store_true")
     pp.set_defaults(func=_cmd_prune)
-    ps = csub.add_parser("structured", help="remove attention heads and FFN neurons (magnitude)")
+    ps = _parser_with_examples(
+        csub,
+        "structured",
+        "remove attention heads and FFN neurons (magnitude)",
+        ["tfzoo compress structured clf.keras small.keras --heads 0.3 --ffn 0.3"],
+    )
     ps.add_argument("model")
     ps.add_argument("output")
     ps.add_argument("--heads", type=float, default=0.3, help="fraction of heads to remove")
@@ -327,23 +493,53 @@ def build_parser():
     return parser
 
 
+def check_keras_file(path):
+    """Fails in one line unless `path` looks like a `.keras` file (a zip archive)."""
+    import zipfile
+
+    if os.path.isdir(path):
+        raise UserError(
+            f"{path} is a directory, not a .keras model file. Fix: pass the file written by "
+            "model.save('m.keras') (or `tfzoo build ... --output m.keras`)."
+        )
+    if not os.path.exists(path):
+        raise UserError(f"{path} does not exist. Fix: pass the path of a .keras model file.")
+    if not path.endswith(".keras") or not zipfile.is_zipfile(path):
+        what = "does not end with .keras" if not path.endswith(".keras") else "is not a zip archive"
+        raise UserError(
+            f"{path} is not a Keras model file ({what}). Fix: save the model with "
+            "model.save('m.keras') and pass that file."
+        )
+
+
 def _load_keras(path):
     import keras
 
     import tfzoo  # noqa: F401  (registers the tfzoo classes for safe loading)
 
-    if not os.path.exists(path):
-        raise UserError(f"{path} does not exist")
+    check_keras_file(path)
+    try:
+        return keras.saving.load_model(path)
+    except Exception as e:  # a corrupt or foreign archive is the user's file, not our bug
+        if os.environ.get("TFZOO_DEBUG"):
+            raise
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(
+            f"{path} could not be loaded as a Keras model ({reason}). Fix: re-save it with "
+            "model.save('m.keras')."
+        ) from e
+
+
+def _check_keras_output(path, overwrite, option="output"):
     if not path.endswith(".keras"):
-        raise UserError(f"{path} is not a .keras file; save the model with model.save('m.keras')")
-    return keras.saving.load_model(path)
+        raise UserError(f"{option} must end with .keras, got {path}")
+    check_output_path(path, overwrite, option)
 
 
 def _save_keras(model, path, overwrite):
-    if os.path.exists(path) and not overwrite:
-        raise UserError(f"{path} exists; pass --overwrite to replace it")
-    if not path.endswith(".keras"):
-        raise UserError(f"output must end with .keras, got {path}")
+    _check_keras_output(path, overwrite)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     tmp = path + ".tmp.keras"
     model.save(tmp)
     os.replace(tmp, path)
@@ -352,11 +548,16 @@ def _save_keras(model, path, overwrite):
 def _cmd_export(args):
     from tfzoo.export import export
 
-    model = _load_keras(args.model)
-    calibration = None
+    # Every input is checked before the model is loaded: a mistake costs seconds, not minutes.
+    check_keras_file(args.model)
+    check_output_path(args.output, args.overwrite, "output")
+    texts = tokenizer = None
     if args.calibration_data:
         if not args.calibration_tokenizer:
-            raise UserError("--calibration-data needs --calibration-tokenizer DIR")
+            raise UserError(
+                "--calibration-data needs --calibration-tokenizer DIR (the model's Hugging Face "
+                "tokenizer directory)"
+            )
         from tfzoo import data
         from tfzoo.text import tokenizer_from_pretrained
 
@@ -368,6 +569,9 @@ def _cmd_export(args):
         tokenizer = tokenizer_from_pretrained(
             args.calibration_tokenizer, sequence_length=args.sequence_length or 128
         )
+    model = _load_keras(args.model)
+    calibration = None
+    if texts is not None:
         names = getattr(model, "backbone", model).input_names
         calibration = []
         for text in texts:
@@ -414,6 +618,7 @@ def _cmd_prune(args):
         rows, cols = (int(v) for v in args.block.lower().split("x"))
     except ValueError as e:
         raise UserError(f"--block must look like 1x4, got {args.block!r}") from e
+    _check_keras_output(args.output, args.overwrite)
     model = _load_keras(args.model)
     wrapped = compress.prune_low_magnitude(
         model,
@@ -432,6 +637,7 @@ def _cmd_prune(args):
 def _cmd_structured(args):
     from tfzoo import compress
 
+    _check_keras_output(args.output, args.overwrite)
     model = _load_keras(args.model)
     small = compress.prune_structured(model, heads_fraction=args.heads, ffn_fraction=args.ffn)
     _save_keras(small, args.output, args.overwrite)
@@ -447,16 +653,29 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        return args.func(args) or 0
-    except (UserError, ValueError, FileNotFoundError, PermissionError, ModuleNotFoundError) as e:
+        result = args.func(args)
+    except (ValueError, OSError, ModuleNotFoundError) as e:  # UserError is a ValueError
         if os.environ.get("TFZOO_DEBUG"):
             raise
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"tfzoo {args.command}: error: {message}", file=sys.stderr)
+        print(f"tfzoo {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    # `tfzoo train` returns its metrics dict: success. Commands that fail softly return 1.
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _one_line(error):
+    """The first line of an error; an OSError without a message gets its reason and file."""
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.strerror}: {error.filename}"
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    # A short message with a command on its own line ("Convert it with\n  python ...") is
+    # joined; a long one (a TensorFlow graph trace) is cut to its first line.
+    return " ".join(lines) if len(lines) <= 3 else lines[0]
 
 
 if __name__ == "__main__":

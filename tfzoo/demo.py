@@ -111,6 +111,62 @@ def _compile(model, num_examples, epochs, batch_size, learning_rate, console, wh
     return model
 
 
+# Names only the demo writes (and their temporary files): an --output holding one of them is an
+# earlier (perhaps interrupted) run, which the demo reuses.
+_DEMO_PREFIXES = ("finetuned.", "pruned50", "summary.", "model_savedmodel", "model_fp32")
+
+
+def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
+    """Checks the output folder, the CSV and the checkpoint; returns (data, tokenizer).
+
+    Runs before any training, so `tfzoo demo --data bad.csv` fails within seconds.
+    """
+    from tfzoo.cli import UserError, check_output_path
+    from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config
+    from tfzoo.convert.hugging_face import _family_and_architecture
+    from tfzoo.data import load_csv, load_movie_reviews
+    from tfzoo.text import tokenizer_from_pretrained
+
+    if os.path.isdir(output) and not overwrite:
+        present = os.listdir(output)
+        if present and not any(name.startswith(_DEMO_PREFIXES) for name in present):
+            raise UserError(
+                f"--output {output} already holds files that are not from a tfzoo demo run "
+                f"({', '.join(sorted(present)[:3])}{', ...' if len(present) > 3 else ''}); pass "
+                "--overwrite to write into it anyway, or choose another --output."
+            )
+    check_output_path(output, overwrite=True, option="--output", directory=True)
+
+    if data_csv:
+        data = load_csv(data_csv, split=True)
+        empty = [n for n in ("train", "validation", "test") if len(getattr(data, n)) == 0]
+        if empty:
+            raise UserError(
+                f"{data_csv} has {data.num_rows} rows, too few for the demo: its "
+                f"{' and '.join(empty)} split(s) got no text (texts are split 80/10/10 by hash). "
+                "Fix: give a CSV with at least a few dozen distinct texts."
+            )
+        labels = np.concatenate([data.train.labels, data.validation.labels, data.test.labels])
+        if len(np.unique(labels)) < 2:
+            raise UserError(
+                f"{data_csv}: every row has label {int(labels[0])}; a classifier needs at least "
+                "two classes. Fix: add rows of the other class(es)."
+            )
+    else:
+        data = load_movie_reviews()
+
+    config = read_config(model_dir)  # a directory with config.json, else a clear ValueError
+    family, architecture = _family_and_architecture(config, model_dir)
+    if "classification" not in family.TASKS:
+        raise UserError(
+            f"--model {model_dir} is a {family.MODEL_TYPE} checkpoint; the demo fine-tunes a "
+            "classifier and needs a BERT-style encoder. Fix: pass a BERT checkpoint directory."
+        )
+    SafetensorsCheckpoint(model_dir, architecture=architecture)  # weights present and readable
+    tokenizer = tokenizer_from_pretrained(model_dir, sequence_length=sequence_length)
+    return data, tokenizer
+
+
 def run(
     model_dir=None,
     data_csv=None,
@@ -121,30 +177,30 @@ def run(
     batch_size=32,
     learning_rate=5e-5,
     strict=False,
+    overwrite=False,
 ):
-    """Runs the whole job; returns 1 if an artifact failed verification and `strict`, else 0."""
+    """Runs the whole job; returns 1 if an artifact failed verification and `strict`, else 0.
+
+    Every input (`output`, `data_csv`, `model_dir`) is checked first, in seconds, and a problem
+    raises one clear `ValueError` before anything is written. An `output` that already holds
+    files is only accepted if it is an earlier demo run (reused) or with `overwrite=True`.
+    """
 
     from tfzoo import compress
     from tfzoo.convert import from_pretrained
-    from tfzoo.data import load_csv, load_movie_reviews
     from tfzoo.export import ExportVerificationError, export, verify
-    from tfzoo.text import minilm_path, tokenizer_from_pretrained
+    from tfzoo.text import minilm_path
 
     console = _console()
     start = time.time()
     model_dir = model_dir or minilm_path()
+    data, tokenizer = _check_inputs(model_dir, data_csv, output, overwrite, sequence_length)
     os.makedirs(output, exist_ok=True)
-    if not os.access(output, os.W_OK):
-        raise PermissionError(
-            f"Output directory {output} is not writable; choose another --output."
-        )
 
     # 1. Data and tokenizer -------------------------------------------------------------------
-    data = load_csv(data_csv, split=True) if data_csv else load_movie_reviews()
     train_texts, train_y = _subset(data.train, train_examples)
     test_texts, test_y = _subset(data.test, TEST_EXAMPLES, seed=1)
     val_texts, val_y = _subset(data.validation, TEST_EXAMPLES, seed=2)
-    tokenizer = tokenizer_from_pretrained(model_dir, sequence_length=sequence_length)
     with console.status("tokenizing"):
         x_train, x_test, x_val = (
             _encode(tokenizer, t) for t in (train_texts, test_texts, val_texts)

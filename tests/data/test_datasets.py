@@ -165,3 +165,31 @@ def test_load_csv_split_dedups(tmp_path):
     assert data.num_rows == 200 and data.num_duplicates == 150
     assert sum(len(s) for s in (data.train, data.validation, data.test)) == 50
     assert data.label_names == ("0", "1", "2")
+
+
+def test_load_csv_texts_only(tmp_path):
+    # label_column=None reads a text column alone (e.g. calibration text for int8 export).
+    path = _write(tmp_path, "text\nfirst  sentence\nsecond\n")
+    split = tfzoo.data.load_csv(path, label_column=None)
+    assert split.texts == ["first sentence", "second"] and split.labels is None
+    with pytest.raises(ValueError, match="needs labels"):
+        tfzoo.data.load_csv(path, label_column=None, split=True)
+    with pytest.raises(ValueError, match=r"has no column 'text'"):
+        tfzoo.data.load_csv(_write(tmp_path, "body\nx\n", name="b.csv"), label_column=None)
+
+
+def test_load_csv_errors_are_one_line_with_a_fix(tmp_path):
+    cases = {
+        "empty.csv": b"",
+        "header_only.csv": b"text,label\n",
+        "negative.csv": b"text,label\ngood,-1\n",
+        "ragged.csv": b"text,label\ngood,1,extra\n",
+        "missing.csv": b"review,stars\ngood,1\n",
+    }
+    for name, content in cases.items():
+        with pytest.raises(ValueError) as info:
+            tfzoo.data.load_csv(_write(tmp_path, content, name=name))
+        message = str(info.value)
+        assert "\n" not in message and "Fix" in message, (name, message)
+    with pytest.raises(ValueError, match="is a directory, not a CSV file"):
+        tfzoo.data.load_csv(tmp_path)

@@ -76,7 +76,8 @@ class TextSplit:
 
     Attributes:
         texts: list of str. The (whitespace-normalised) texts.
-        labels: `np.ndarray` of int32, shape `(len(texts),)`. One integer label per text.
+        labels: `np.ndarray` of int32, shape `(len(texts),)`. One integer label per text
+            (`None` for texts read without labels, `load_csv(..., label_column=None)`).
     """
 
     texts: list
@@ -418,7 +419,9 @@ def load_csv(
     Args:
         path: str or path-like. The CSV file.
         text_column: str. Name of the text column. Defaults to `"text"`.
-        label_column: str. Name of the integer label column. Defaults to `"label"`.
+        label_column: str or None. Name of the integer label column; `None` reads texts only
+            (the returned `TextSplit` has `labels=None`; e.g. calibration text). Defaults to
+            `"label"`.
         label_names: sequence of str or None. When given, a label may also be written as one of
             these names (mapped to its index), and integer labels must lie in
             `[0, len(label_names))`. Defaults to `None`.
@@ -442,7 +445,11 @@ def load_csv(
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ValueError(f"CSV file not found: {path!r} (working directory: {os.getcwd()}).")
+        what = "is a directory, not a CSV file" if os.path.isdir(path) else "not found"
+        raise ValueError(
+            f"CSV file {what}: {path!r} (working directory: {os.getcwd()}). Fix: pass the path "
+            "of a CSV file with a header row."
+        )
     with open(path, "rb") as f:
         raw = f.read()
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
@@ -470,16 +477,23 @@ def load_csv(
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if header is None:
-        raise ValueError(f"{path} is empty: expected a header row naming the columns.")
+        raise ValueError(
+            f"{path} is empty. Fix: write a header row naming the columns (e.g. `text,label`) "
+            "and one row per example."
+        )
     header = [h.strip() for h in header]
-    missing = [c for c in (text_column, label_column) if c not in header]
+    wanted = (text_column,) if label_column is None else (text_column, label_column)
+    missing = [c for c in wanted if c not in header]
     if missing:
         names = ", ".join(repr(c) for c in missing)
         raise ValueError(
-            f"{path} has no column {names}; columns present: {header}. Pass "
-            "text_column=... and label_column=... to name the right ones."
+            f"{path} has no column {names}; columns present: {header}. Fix: rename the header "
+            "row's columns, or pass text_column=... and label_column=... to name the right ones."
         )
-    text_at, label_at = header.index(text_column), header.index(label_column)
+    if label_column is None and split:
+        raise ValueError("load_csv(split=True) needs labels; pass label_column=... or split=False.")
+    text_at = header.index(text_column)
+    label_at = None if label_column is None else header.index(label_column)
     name_to_index = {n: i for i, n in enumerate(label_names)} if label_names else {}
     texts, labels = [], []
     for row_number, row in enumerate(reader, start=1):
@@ -496,6 +510,9 @@ def load_csv(
                 f"{path}, row {row_number} (line {reader.line_num}): empty text in column "
                 f"{text_column!r}. Fix: remove the row or fill in its text."
             )
+        texts.append(text)
+        if label_at is None:
+            continue
         value = row[label_at].strip()
         if value in name_to_index:
             label = name_to_index[value]
@@ -513,14 +530,14 @@ def load_csv(
                 upper = f", {len(label_names)})" if label_names else ", inf)"
                 raise ValueError(
                     f"{path}, row {row_number} (line {reader.line_num}): label {label} is "
-                    f"outside [0{upper}."
+                    f"outside [0{upper}. Fix: use class indices 0, 1, ... (no negative labels)."
                 )
-        texts.append(text)
         labels.append(label)
     if not texts:
-        raise ValueError(f"{path} has a header but no data rows.")
+        raise ValueError(f"{path} has a header but no data rows. Fix: add rows below the header.")
     if not split:
-        return TextSplit(texts=texts, labels=np.asarray(labels, dtype=np.int32))
+        labels = None if label_at is None else np.asarray(labels, dtype=np.int32)
+        return TextSplit(texts=texts, labels=labels)
     fractions = _check_fractions(split_fractions)
     splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
     if label_names is None:

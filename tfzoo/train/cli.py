@@ -180,11 +180,12 @@ def _texts_and_labels(args, need_labels):
         cut = max(1, len(texts) // 10)
         return texts[cut:], None, texts[:cut], None, None
     elif source.endswith(".csv") or os.path.isfile(source):
-        if not os.path.isfile(source):
-            raise UserError(f"--data {source}: file not found")
-        d = data.load_csv(source, split=True)
+        d = data.load_csv(source, split=True)  # a missing or bad file: one clear ValueError
     else:
-        raise UserError(f"--data {source!r}: use one of {', '.join(DATA)} or a CSV file path")
+        raise UserError(
+            f"--data {source!r} is neither a data set name nor a file. Fix: use one of "
+            f"{', '.join(DATA)} or the path of a CSV file with text,label columns"
+        )
     return (d.train.texts, d.train.labels, d.validation.texts, d.validation.labels, d.num_classes)
 
 
@@ -281,14 +282,20 @@ def _write_json(path, value):
 
 def run_train(args):
     """Runs one `tfzoo train ...` command from parsed arguments; returns the metrics dict."""
+    from tfzoo.cli import check_keras_file, check_output_path
+
     task = args.train_task
     output = args.output
     model_path = os.path.join(output, "model.keras")
     checkpoints = os.path.join(output, "checkpoints")
-    if os.path.exists(model_path) and not args.resume:
-        raise UserError(
-            f"{model_path} exists; pass --resume to continue or choose another --output"
-        )
+    # Inputs are checked before any data is read or model built: a mistake costs seconds.
+    check_output_path(output, overwrite=True, option="--output", directory=True)
+    for name in ("model.keras", "metrics.json", "curves.png"):
+        if os.path.exists(os.path.join(output, name)) and not args.resume:
+            raise UserError(
+                f"{os.path.join(output, name)} exists; pass --resume to continue that run or "
+                "choose another --output"
+            )
     if os.path.isdir(checkpoints) and os.listdir(checkpoints) and not args.resume:
         raise UserError(
             f"{checkpoints} holds checkpoints of an earlier run; pass --resume to "
@@ -296,8 +303,16 @@ def run_train(args):
         )
     if not 0.0 <= args.warmup_ratio < 1.0:
         raise UserError(f"--warmup-ratio must be in [0, 1), got {args.warmup_ratio}")
-    if task == "distill" and not os.path.isfile(args.teacher):
-        raise UserError(f"--teacher {args.teacher}: file not found")
+    if task == "distill":
+        try:
+            check_keras_file(args.teacher)
+        except ValueError as error:
+            raise UserError(f"--teacher {error}") from None
+    if args.tokenizer and not os.path.isdir(args.tokenizer):
+        raise UserError(
+            f"--tokenizer {args.tokenizer} is not a directory. Fix: pass a local Hugging Face "
+            "tokenizer directory (vocab.txt, or vocab.json + merges.txt, or tokenizer.json)."
+        )
 
     import keras
 
@@ -311,6 +326,12 @@ def run_train(args):
     try:
         family = tfzoo.get_config(args.model)["family"]
     except ValueError as error:
+        if os.path.exists(args.model):
+            raise UserError(
+                f"--model takes a zoo model name (see `tfzoo models`), not a path: {args.model}. "
+                "Fix: pass e.g. --model bert-mini; to fine-tune a Hugging Face checkpoint "
+                "directory use `tfzoo demo --model DIR`."
+            ) from None
         raise UserError(str(error)) from error
     keras.utils.set_random_seed(args.seed)
     texts, labels, val_texts, val_labels, num_classes = _texts_and_labels(
@@ -343,7 +364,13 @@ def run_train(args):
         )
         metrics = ["accuracy"]
         if task == "distill":
-            teacher = keras.saving.load_model(args.teacher)
+            try:
+                teacher = keras.saving.load_model(args.teacher)
+            except Exception as error:  # a corrupt or foreign archive: the user's file
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise UserError(
+                    f"--teacher {args.teacher} could not be loaded as a Keras model ({reason})"
+                ) from error
             trainer = Distiller(teacher, model, temperature=args.temperature, alpha=args.alpha)
             trainer.compile(
                 optimizer=optimizer,
@@ -432,7 +459,7 @@ def main(argv=None):
     except UserError as error:
         print(f"tfzoo train: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except ValueError as error:  # bad values found deeper (data, tokenizer, model arguments)
+    except (ValueError, OSError) as error:  # found deeper (data, tokenizer, files, arguments)
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tfzoo train: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
