@@ -14,6 +14,14 @@ Usage:
     python benchmarks/bench_long_attention.py --out benchmarks/results/long_attention.json
 
 writes the JSON and a PNG plot next to it (`--overwrite` to replace existing files).
+
+With `--model NAME` the same comparison runs on a whole zoo model instead of one layer: the
+preset as it is (`attention_implementation="local"`) against the same preset with
+`attention_implementation="dense"` (the band-masked `(seq, seq)` matrix, without global tokens,
+which the dense layer does not have), one forward pass at batch 1:
+
+    python benchmarks/bench_long_attention.py --model bert-mini-long --lengths 1024 2048 4096 \
+        --out benchmarks/results/long_attention_bert-mini-long.json
 """
 
 import argparse
@@ -37,24 +45,49 @@ def _worker(args):
     from tfzoo.layers import MultiHeadAttention
     from tfzoo.layers.local_attention import LocalMultiHeadAttention
 
-    if args.implementation == "dense_band":
-        layer = MultiHeadAttention(args.heads, sliding_window=args.window)
-    else:
-        layer = LocalMultiHeadAttention(args.heads, sliding_window=args.window)
-
-    @tf.function(reduce_retracing=True)
-    def run(x):
-        return layer(x, use_causal_mask=args.causal)
-
     rng = np.random.default_rng(0)
-    warm = rng.normal(size=(args.batch, args.window, args.hidden)).astype("float32")
-    run(warm)  # builds the layer and TensorFlow's runtime at a short length
+    if args.model:
+        import tfzoo
+
+        overrides = {}
+        if args.implementation == "dense_band":
+            overrides = dict(attention_implementation="dense", global_tokens=0)
+        model = tfzoo.build(args.model, **overrides)
+
+        def make_inputs(length):
+            ids = rng.integers(1, model.vocabulary_size, (args.batch, length)).astype("int32")
+            inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+            if "segment_ids" in model.input_names:
+                inputs["segment_ids"] = np.zeros_like(ids)
+            return inputs
+
+        @tf.function(reduce_retracing=True)
+        def run(inputs):
+            outputs = model(inputs, training=False)
+            return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+
+        run(make_inputs(model.transformer_layers[0].sliding_window))  # builds the runtime
+    else:
+        if args.implementation == "dense_band":
+            layer = MultiHeadAttention(args.heads, sliding_window=args.window)
+        else:
+            layer = LocalMultiHeadAttention(args.heads, sliding_window=args.window)
+
+        @tf.function(reduce_retracing=True)
+        def run(x):
+            return layer(x, use_causal_mask=args.causal)
+
+        warm = rng.normal(size=(args.batch, args.window, args.hidden)).astype("float32")
+        run(warm)  # builds the layer and TensorFlow's runtime at a short length
     memory_info = None
     try:
         memory_info = tf.config.experimental.get_memory_info("CPU:0")
     except Exception as e:  # noqa: BLE001 - recorded, not fatal: the fallback is RSS
         memory_info = f"unavailable: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
-    x = tf.constant(rng.normal(size=(args.batch, args.length, args.hidden)).astype("float32"))
+    if args.model:
+        x = {k: tf.constant(v) for k, v in make_inputs(args.length).items()}
+    else:
+        x = tf.constant(rng.normal(size=(args.batch, args.length, args.hidden)).astype("float32"))
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     start = time.perf_counter()
     run(x).numpy()  # trace + first run
@@ -130,6 +163,7 @@ def main(argv=None):
     parser.add_argument("--causal", action="store_true")
     parser.add_argument("--out", default="benchmarks/results/long_attention.json")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--model", help="a zoo name such as bert-mini-long (whole model)")
     parser.add_argument("--worker", choices=IMPLEMENTATIONS)
     parser.add_argument("--length", type=int)
     args = parser.parse_args(argv)
@@ -153,6 +187,8 @@ def main(argv=None):
         f"--batch={args.batch}",
         f"--repeats={args.repeats}",
     ] + (["--causal"] if args.causal else [])
+    if args.model:
+        common.append(f"--model={args.model}")
     results = []
     for length in args.lengths:
         for impl in IMPLEMENTATIONS:
@@ -176,6 +212,7 @@ def main(argv=None):
             print(json.dumps(row), flush=True)
     report = {
         "benchmark": "sliding-window self-attention: dense band mask vs blocked local",
+        "model": args.model,
         "settings": {
             "window": args.window,
             "heads": args.heads,
@@ -188,7 +225,10 @@ def main(argv=None):
         "results": results,
     }
     _atomic_write(args.out, json.dumps(report, indent=2) + "\n")
-    _plot(results, plot_path, f"window {args.window}, {args.heads} heads, hidden {args.hidden}")
+    title = f"window {args.window}, {args.heads} heads, hidden {args.hidden}"
+    if args.model:
+        title = f"{args.model}, one forward pass (local vs dense band)"
+    _plot(results, plot_path, title)
     print(f"wrote {args.out} and {plot_path}")
 
 

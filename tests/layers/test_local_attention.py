@@ -69,6 +69,38 @@ def test_cached_decoding_falls_back_to_the_exact_band():
     assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_dense_fallback_keeps_the_global_tokens(causal):
+    # An explicit all-ones attention_mask sends the layer to its dense path: the mask there must
+    # still be band OR global, so the result equals the blocked path.
+    x, local, _ = _pair(6, global_tokens=2)
+    mask = _padding()
+    blocked = np.asarray(local(x, padding_mask=mask, use_causal_mask=causal))
+    ones = np.ones((2, 37, 37), "int32")
+    dense = np.asarray(local(x, padding_mask=mask, attention_mask=ones, use_causal_mask=causal))
+    assert_close(dense[0], blocked[0], atol=1e-5)
+    assert_close(dense[1, :30], blocked[1, :30], atol=1e-5)
+
+
+def test_cached_decoding_with_global_tokens_equals_the_blocked_layer():
+    x, local, _ = _pair(3, global_tokens=2)
+    full = np.asarray(local(x[:1, :11], use_causal_mask=True))
+    cache = np.zeros((1, 2, 11, 4, 8), "float32")
+    steps = []
+    for t in range(11):
+        out, cache = local(
+            x[:1, t : t + 1], use_causal_mask=True, cache=cache, cache_update_index=t
+        )
+        steps.append(np.asarray(out))
+    assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_global_tokens_are_self_attention_only():
+    x = np.zeros((1, 10, 16), "float32")
+    with pytest.raises(ValueError, match="self-attention only"):
+        LocalMultiHeadAttention(2, sliding_window=4, global_tokens=1)(x, value=x)
+
+
 def test_layer_harness():
     run_layer_test(
         LocalMultiHeadAttention,

@@ -3,14 +3,29 @@ import pytest
 
 import tfzoo
 
-SMALL = ["bert-tiny", "bert-mini", "bert-small", "bert-medium", "llama-tiny", "llama-mini"]
+SMALL = [
+    "bert-tiny",
+    "bert-mini",
+    "bert-small",
+    "bert-medium",
+    "llama-tiny",
+    "llama-mini",
+    "bert-mini-long",
+    "gpt-mini-long",
+]
 LARGE = ["bert-base", "gpt2", "llama-small"]
 HUGE = ["bert-large", "gpt2-medium", "gpt2-large", "gpt2-xl", "tinyllama-1.1b"]
 
 
 def test_every_name_is_tested_somewhere():
     assert set(tfzoo.list_models()) >= set(SMALL + LARGE + HUGE)
-    assert tfzoo.list_models("gpt") == ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"]
+    assert tfzoo.list_models("gpt") == [
+        "gpt2",
+        "gpt2-medium",
+        "gpt2-large",
+        "gpt2-xl",
+        "gpt-mini-long",
+    ]
 
 
 def _hf_parameter_count(name):

@@ -1,4 +1,4 @@
-"""tfzoo.data: real text offline, and deterministic `tf.data` input pipelines."""
+"""tfzoo.data: real text and images offline, and deterministic `tf.data` input pipelines."""
 
 from tfzoo.data.datasets import (
     TextClassificationData,
@@ -10,6 +10,7 @@ from tfzoo.data.datasets import (
     normalize_text,
     split_of,
 )
+from tfzoo.data.images import ImageClassificationData, ImageSplit, load_digits
 from tfzoo.data.pipelines import (
     causal_lm_dataset,
     classification_dataset,
@@ -17,11 +18,14 @@ from tfzoo.data.pipelines import (
 )
 
 __all__ = [
+    "ImageClassificationData",
+    "ImageSplit",
     "TextClassificationData",
     "TextSplit",
     "causal_lm_dataset",
     "classification_dataset",
     "load_csv",
+    "load_digits",
     "load_movie_reviews",
     "load_news_articles",
     "load_sms_spam",

@@ -23,7 +23,8 @@ class LocalMultiHeadAttention(MultiHeadAttention):
 
     Cross-attention, cached decoding, explicit `attention_mask`, `position_bias`, ALiBi and
     `return_attention_scores` fall back to the exact dense computation of
-    `tfzoo.layers.MultiHeadAttention` with the band mask (one decoding step is small anyway).
+    `tfzoo.layers.MultiHeadAttention` with the same mask (band, global positions, causal,
+    padding): one decoding step is `(1, cache_length)` logits, linear anyway.
 
     Args:
         num_heads: int. Number of query heads.
@@ -86,11 +87,11 @@ class LocalMultiHeadAttention(MultiHeadAttention):
             or self.alibi is not None
         )
         if dense:
-            if self.global_tokens and cache is None:
+            if self.global_tokens and (value is not None or key is not None):
                 raise ValueError(
-                    "LocalMultiHeadAttention with global_tokens only supports self-attention "
-                    "with `padding_mask` and `use_causal_mask` (no attention_mask, "
-                    "position_bias, ALiBi or attention scores)."
+                    "LocalMultiHeadAttention with global_tokens is self-attention only: the "
+                    "global positions are positions of the query sequence. Received a "
+                    "separate `value`/`key`."
                 )
             return super().call(
                 query,
@@ -110,8 +111,9 @@ class LocalMultiHeadAttention(MultiHeadAttention):
             if self.sliding_window > seq_len:
                 raise ValueError(
                     f"sliding_window={self.sliding_window} is larger than the sequence "
-                    f"({seq_len} tokens): local attention would be full attention. Use "
-                    f"tfzoo.layers.MultiHeadAttention for sequences this short, or a window "
+                    f"({seq_len} tokens): local attention would be full attention. Use dense "
+                    f"attention for sequences this short (tfzoo.layers.MultiHeadAttention, or "
+                    f"attention_implementation='dense' in a zoo model), or a window "
                     f"<= {seq_len}."
                 )
             if self.global_tokens > seq_len:
@@ -224,6 +226,34 @@ class LocalMultiHeadAttention(MultiHeadAttention):
             rows = ops.matmul(row_probs, ops.transpose(v, (0, 2, 1, 3)))  # (B, H, g, D)
             output = ops.concatenate([rows, output[:, :, g:]], axis=2)
         return ops.transpose(output, (0, 2, 1, 3))  # (B, T, H, D)
+
+    def _compute_mask(
+        self, query_len, key_len, query_start, padding_mask, attention_mask, use_causal_mask
+    ):
+        """The dense fallback's mask: `(band OR global) AND causal AND padding AND explicit`."""
+        if not self.global_tokens:
+            return super()._compute_mask(
+                query_len, key_len, query_start, padding_mask, attention_mask, use_causal_mask
+            )
+        q_pos = ops.arange(query_len, dtype="int32") + ops.cast(query_start, "int32")
+        k_pos = ops.arange(key_len, dtype="int32")
+        distance = q_pos[:, None] - k_pos[None, :]  # (Tq, Tk), query minus key
+        mask = ops.abs(distance) < self.sliding_window
+        is_global = ops.logical_or(
+            ops.expand_dims(q_pos < self.global_tokens, 1),
+            ops.expand_dims(k_pos < self.global_tokens, 0),
+        )  # (Tq, Tk)
+        mask = ops.logical_or(mask, is_global)
+        if use_causal_mask:
+            mask = ops.logical_and(mask, distance >= 0)
+        mask = ops.expand_dims(mask, (0, 1))  # (1, 1, Tq, Tk)
+        if padding_mask is not None:
+            keys = ops.expand_dims(ops.cast(padding_mask, "bool"), (1, 2))  # (B, 1, 1, Tk)
+            mask = ops.logical_and(mask, keys)
+        if attention_mask is not None:
+            explicit = ops.expand_dims(ops.cast(attention_mask, "bool"), 1)  # (B, 1, Tq, Tk)
+            mask = ops.logical_and(mask, explicit)
+        return mask
 
     def get_config(self):
         config = super().get_config()

@@ -86,6 +86,12 @@ class TransformerEncoder(keras.layers.Layer):
             raise ValueError(
                 "attention_implementation='local' needs a `sliding_window` (e.g. 256)."
             )
+        if global_tokens and attention_implementation != "local":
+            raise ValueError(
+                f"`global_tokens` needs attention_implementation='local'. Received: "
+                f"global_tokens={global_tokens!r}, "
+                f"attention_implementation={attention_implementation!r}"
+            )
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.activation = activation

@@ -4,14 +4,21 @@ BERT sizes are those of Turc et al. (2019, "Well-Read Students Learn Better"), w
 use `intermediate_dim = 4 * hidden_dim` and `num_heads = hidden_dim / 64`; bert-base and bert-large
 are Devlin et al. (2019). GPT-2 sizes are Radford et al. (2019). Llama-style sizes: TinyLlama-1.1B
 (Zhang et al., 2024) and small models of the same design for tests and experiments.
+
+The `-long` entries are those shapes with 4,096 learned positions and sliding-window local
+attention computed in chunks (`attention_implementation="local"`, memory linear in the sequence,
+Beltagy et al., 2020, "Longformer"): window 256, and for BERT the `[CLS]` position global (it
+attends to, and is attended by, every token). Their parameter counts are not published; they
+equal those of the same shape with full attention (local attention adds no weights).
 """
 
 _BERT = dict(vocabulary_size=30522, max_sequence_length=512, num_segments=2)
 _GPT2 = dict(vocabulary_size=50257, max_sequence_length=1024)
 _LLAMA = dict(vocabulary_size=32000)
+_LONG = dict(max_sequence_length=4096, sliding_window=256, attention_implementation="local")
 
 
-def _bert(layers, hidden, description, params):
+def _bert(layers, hidden, description, params, **extra):
     return {
         "family": "bert",
         "description": description,
@@ -22,11 +29,12 @@ def _bert(layers, hidden, description, params):
             hidden_dim=hidden,
             num_heads=max(hidden // 64, 2),
             intermediate_dim=4 * hidden,
+            **extra,
         ),
     }
 
 
-def _gpt2(layers, hidden, heads, description, params):
+def _gpt2(layers, hidden, heads, description, params, **extra):
     return {
         "family": "gpt",
         "description": description,
@@ -37,6 +45,7 @@ def _gpt2(layers, hidden, heads, description, params):
             hidden_dim=hidden,
             num_heads=heads,
             intermediate_dim=4 * hidden,
+            **extra,
         ),
     }
 
@@ -70,6 +79,22 @@ PRESETS = {
     "gpt2-medium": _gpt2(24, 1024, 16, "GPT-2 medium, 355M", 354_823_168),
     "gpt2-large": _gpt2(36, 1280, 20, "GPT-2 large, 774M", 774_030_080),
     "gpt2-xl": _gpt2(48, 1600, 25, "GPT-2 XL, 1.5B", 1_557_611_200),
+    "bert-mini-long": _bert(
+        4,
+        256,
+        "BERT L4/H256 for 4,096 tokens: local attention, window 256, [CLS] global",
+        None,
+        **_LONG,
+        global_tokens=1,
+    ),
+    "gpt-mini-long": _gpt2(
+        4,
+        256,
+        4,
+        "GPT-2-style L4/H256 for 4,096 tokens: causal local attention, window 256",
+        None,
+        **_LONG,
+    ),
     "llama-tiny": _llama(
         2,
         128,

@@ -25,6 +25,16 @@ class BertBackbone(Backbone):
         head_dim: int or `None`. Width of each attention head. Defaults to
             `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
             heads and keeps their width.
+        sliding_window: int or `None`. If set, each token attends only to tokens less than
+            `sliding_window` positions away (local attention, for long sequences). Defaults to
+            `None` (full attention).
+        attention_implementation: string. `"dense"` builds the `(seq, seq)` logits (masked to
+            the band when `sliding_window` is set); `"local"` computes the band chunk by chunk
+            with `tfzoo.layers.LocalMultiHeadAttention`, memory linear in the sequence (needs
+            `sliding_window`, and a sequence at least `sliding_window` long). Defaults to
+            `"dense"`.
+        global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
+            are attended by every position (Longformer; `1` makes `[CLS]` global). Defaults to `0`.
         dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
 
     Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
@@ -55,6 +65,9 @@ class BertBackbone(Backbone):
         activation="gelu",
         layer_norm_epsilon=1e-12,
         head_dim=None,
+        sliding_window=None,
+        attention_implementation="dense",
+        global_tokens=0,
         dtype=None,
         **kwargs,
     ):
@@ -91,6 +104,9 @@ class BertBackbone(Backbone):
                 attention_dropout=attention_dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 normalize_first=False,
+                sliding_window=sliding_window,
+                attention_implementation=attention_implementation,
+                global_tokens=global_tokens,
                 kernel_initializer=initializer,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
@@ -139,6 +155,9 @@ class BertBackbone(Backbone):
         self.num_segments = num_segments
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.sliding_window = sliding_window
+        self.attention_implementation = attention_implementation
+        self.global_tokens = global_tokens
 
     @property
     def head_dim(self):
@@ -160,6 +179,9 @@ class BertBackbone(Backbone):
                 "num_segments": self.num_segments,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "sliding_window": self.sliding_window,
+                "attention_implementation": self.attention_implementation,
+                "global_tokens": self.global_tokens,
             }
         )
         return config

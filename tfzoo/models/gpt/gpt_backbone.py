@@ -22,6 +22,16 @@ class GPTBackbone(Backbone):
         head_dim: int or `None`. Width of each attention head. Defaults to
             `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
             heads and keeps their width.
+        sliding_window: int or `None`. If set, each token attends only to tokens less than
+            `sliding_window` positions away (local attention, for long sequences). Defaults to
+            `None` (full attention).
+        attention_implementation: string. `"dense"` builds the `(seq, seq)` logits (masked to
+            the band when `sliding_window` is set); `"local"` computes the band chunk by chunk
+            with `tfzoo.layers.LocalMultiHeadAttention`, memory linear in the sequence (needs
+            `sliding_window`, and a sequence at least `sliding_window` long). Defaults to
+            `"dense"`.
+        global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
+            are attended by every position (Longformer; `1` makes the first token global). Defaults to `0`.
         dtype: string or `keras.DTypePolicy`.
 
     Inputs: a dict with `token_ids` and `padding_mask`, both int32 `(batch, seq)`.
@@ -44,6 +54,9 @@ class GPTBackbone(Backbone):
         activation="gelu_tanh",
         layer_norm_epsilon=1e-5,
         head_dim=None,
+        sliding_window=None,
+        attention_implementation="dense",
+        global_tokens=0,
         dtype=None,
         **kwargs,
     ):
@@ -76,6 +89,9 @@ class GPTBackbone(Backbone):
                 attention_dropout=dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 normalize_first=True,
+                sliding_window=sliding_window,
+                attention_implementation=attention_implementation,
+                global_tokens=global_tokens,
                 kernel_initializer=initializer,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
@@ -110,6 +126,9 @@ class GPTBackbone(Backbone):
         self.max_sequence_length = max_sequence_length
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.sliding_window = sliding_window
+        self.attention_implementation = attention_implementation
+        self.global_tokens = global_tokens
 
     @property
     def head_dim(self):
@@ -129,6 +148,9 @@ class GPTBackbone(Backbone):
                 "max_sequence_length": self.max_sequence_length,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "sliding_window": self.sliding_window,
+                "attention_implementation": self.attention_implementation,
+                "global_tokens": self.global_tokens,
             }
         )
         return config
