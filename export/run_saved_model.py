@@ -42,8 +42,14 @@ def _body(argv):
         raise _common.UsageError(
             f"tensorflow is not installed ({e}): pip install tensorflow"
         ) from None
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    notes = []
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        # TensorFlow has run before in this process (main() called for several artifacts, as
+        # tfzoo.export.verify_many does): its thread pools are fixed by the first call.
+        notes.append("TensorFlow's thread pools were already set in this process")
 
     try:
         loaded = tf.saved_model.load(args.artifact)
@@ -86,7 +92,7 @@ def _body(argv):
         inputs,
         outputs,
         timing,
-        [note] if note else [],
+        notes + ([note] if note else []),
         signature=signature,
     )
     return _common.print_report(result, args.json)

@@ -1,16 +1,16 @@
-"""tfzoo.export: every family x format (x quantization mode), verified in-process and by the
+"""tfzoo.export: BERT tasks, options and quantization modes, verified in-process and by the
 standalone runner in a subprocess; bad input raises ValueError; disagreement keeps an
-UNVERIFIED artifact. Tiny configs; the full matrix is marked slow."""
+UNVERIFIED artifact. Tiny configs. Every family x format is in test_export_families.py; the
+other BERT tasks and most of the quantization matrix are marked slow."""
 
-import json
 import os
 
 import numpy as np
 import pytest
 
 import tfzoo
-from tfzoo.export import ExportVerificationError, export, verify
-from tfzoo.export.reference import read_reference, reference_paths
+from tfzoo.export import ExportVerificationError, export, verify, verify_many
+from tfzoo.export.reference import reference_paths
 
 TINY = dict(
     num_layers=1,
@@ -39,41 +39,7 @@ def _export_and_check(model, tmp_path, fmt, **kwargs):
     return path, report
 
 
-# --- every family x format ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fmt", ["saved_model", "tflite", "onnx"])
-def test_bert_classifier_every_format(tmp_path, fmt):
-    model = tiny("bert-tiny", "classification", num_classes=3)
-    path, report = _export_and_check(model, tmp_path, fmt)
-    assert list(report.inputs) == ["token_ids", "padding_mask", "segment_ids"]
-    assert report.inputs["token_ids"] == {"dtype": "int32", "shape": [None, None]}
-    assert report.outputs[0]["name"] == "logits" and report.outputs[0]["max_abs_diff"] < 1e-4
-    on_disk = json.load(open(path + ".report.json"))
-    assert on_disk["verified"] and on_disk["outputs"][0]["cosine"] > 0.9999
-    meta, inputs, outputs = read_reference(path)
-    assert meta["format"] == fmt and outputs["logits"].shape == (2, 3)
-    assert inputs["padding_mask"][1, -1] == 0  # the sample carries padding
-
-
-@pytest.mark.parametrize(
-    "name,fmt",
-    [("gpt2", "tflite"), ("llama-tiny", "onnx")]
-    + [
-        pytest.param(n, f, marks=pytest.mark.slow)
-        for n, f in [
-            ("gpt2", "onnx"),
-            ("gpt2", "saved_model"),
-            ("llama-tiny", "tflite"),
-            ("llama-tiny", "saved_model"),
-        ]
-    ],
-)
-def test_causal_lm(tmp_path, name, fmt):
-    model = tiny(name, "causal_lm")
-    _, report = _export_and_check(model, tmp_path, fmt)
-    assert list(report.inputs) == ["token_ids", "padding_mask"]
-    assert report.outputs[0]["shape"] == [2, 16, 64] and report.outputs[0]["top1"] == 1.0
+# --- BERT tasks and options (every family x format: test_export_families.py) ---------------
 
 
 @pytest.mark.slow
@@ -99,19 +65,6 @@ def test_fixed_sequence_length_tflite(tmp_path):
     _, report = _export_and_check(model, tmp_path, "tflite", sequence_length=8)
     assert report.inputs["token_ids"]["shape"] == [None, 8]
     assert report.sample_shape == [2, 8]
-
-
-def test_saved_model_stores_weights_once(tmp_path):
-    model = tiny("bert-tiny", "classification", num_classes=2)
-    path = str(tmp_path / "sm")
-    report = export(model, path, print_report=False)
-    variables = sum(
-        os.path.getsize(os.path.join(d, f))
-        for d, _, files in os.walk(os.path.join(path, "variables"))
-        for f in files
-    )
-    # Keras `model.export` stores every weight twice (DESIGN.md); this writer stores them once.
-    assert report.weight_bytes <= variables < 1.5 * report.weight_bytes + 16_000
 
 
 # --- quantization ---------------------------------------------------------------------------
@@ -284,6 +237,8 @@ def test_disagreement_keeps_unverified_artifact(tmp_path, classifier):
     # The standalone runner judges it by the same (zero) tolerance and fails too.
     with pytest.raises(ExportVerificationError, match="fails its standalone check"):
         verify(str(kept), runs=0)
+    with pytest.raises(ExportVerificationError, match="fails its standalone check"):
+        verify_many([str(kept)], runs=0)
 
 
 def test_flex_ops_are_named(tmp_path):

@@ -10,12 +10,13 @@ so `tfzoo.export.verify(...)` works either way. Import submodules with `from tfz
 import ...`.
 """
 
-from tfzoo.export.api import FORMATS, QUANTIZE_MODES, ExportReport, export, verify
+from tfzoo.export.api import FORMATS, QUANTIZE_MODES, ExportReport, export, verify, verify_many
 from tfzoo.export.decoding import export_onnx_decoder, export_tflite_decoder
 from tfzoo.export.reference import read_reference, reference_paths, write_reference
 from tfzoo.export.verification import ExportVerificationError, default_tolerance
 
 export.verify = verify
+export.verify_many = verify_many
 export.tflite_decoder = export_tflite_decoder
 export.onnx_decoder = export_onnx_decoder
 export.ExportReport = ExportReport
@@ -35,5 +36,6 @@ __all__ = [
     "read_reference",
     "reference_paths",
     "verify",
+    "verify_many",
     "write_reference",
 ]

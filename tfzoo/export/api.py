@@ -43,7 +43,8 @@ class ExportReport:
             BATCH_MATMUL ops counted by input dtype (`{"int8": 18}` for a full-integer file,
             `"int8_weights"` for int8 weights with float inputs, `"float32"`).
         inputs: dict of input name to `{"dtype", "shape"}` (`None` = dynamic dimension).
-        sample_shape: list. Shape of the verification sample `(batch, sequence)`.
+        sample_shape: list. Shape of the verification sample's first input (`(batch,
+            sequence)`, the source for seq2seq; `(batch, height, width, channels)` for ViT).
         outputs: list of dicts per output: `max_abs_diff`, `cosine`, `top1`, `criteria`, `ok`.
         verified: bool. Every output within tolerance.
         latency_ms: float. Median latency of the artifact on the sample in its runtime.
@@ -154,34 +155,44 @@ def export(
 ):
     """Exports a Keras model to SavedModel, TFLite or ONNX and checks it in its runtime.
 
-    The artifact's signature takes the model's named int32 inputs (`token_ids`, `padding_mask`,
-    `segment_ids` as they apply) with a dynamic batch and a dynamic or fixed sequence length,
-    and returns named outputs (`logits`, `embeddings`, or a backbone's `sequence_output` /
-    `pooled_output`). Beside the artifact it writes `PATH.report.json` (this report) and
+    The artifact's signature takes the model's named inputs with a dynamic batch: int32 token
+    inputs (`token_ids`, `padding_mask`, `segment_ids` as they apply; `encoder_*` and
+    `decoder_*` for an encoder-decoder, whose teacher-forced forward pass is exported) with a
+    dynamic or fixed sequence length, or float32 `images` of the model's `image_size` (ViT).
+    It returns named outputs (`logits`, `embeddings`, or a backbone's `sequence_output` /
+    `pooled_output`). Every zoo family (BERT, GPT-2, Llama, transformer/T5 seq2seq, ViT)
+    exports to every format; see docs/export.md for the tested matrix. Beside the artifact it writes `PATH.report.json` (this report) and
     `PATH.reference.{npz,json}` (sample inputs and Keras outputs) so the standalone runners in
     `export/` can re-check it without tfzoo (`tfzoo.export.verify(path)`).
 
     Args:
         model: a tfzoo Keras model (backbone or task) or any Keras model whose inputs are a
-            dict of named `(batch, sequence)` tensors.
+            dict of named `(batch, sequence)` int tensors or `(batch, height, width,
+            channels)` float images.
         path: str. `*.tflite`, `*.onnx`, or a directory for a SavedModel.
         format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
             the suffix of `path`.
         quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
-            `"float16"` (float16 weights), `"int8"` (full integer, calibrated on
-            `representative_data`; a quantization-aware model needs none) or `"int16x8"`.
+            `"float16"` (float16 weights), `"int8"` (int8 matmuls and embeddings, calibrated on
+            `representative_data`, LayerNorm/softmax/residuals in float; a quantization-aware
+            model needs no data), `"int8-full"` (every op with an int8 kernel in int8) or
+            `"int16x8"` (see docs/compression-quantization.md).
             TFLite only.
         representative_data: calibration data for `"int8"` / `"int16x8"`: a `tf.data.Dataset`
-            or an iterable of input dicts (or `(x, y)` tuples), e.g. the validation set.
+            or an iterable of input dicts (or `(x, y)` tuples), e.g. the validation set. A
+            one-input model (ViT) also takes bare image batches or `(images, labels)`.
         sequence_length: int or `None`. `None` keeps the sequence dimension dynamic; an int
-            fixes it (what on-device TFLite wants: static shapes, no tensor resizing).
+            fixes it (what on-device TFLite wants: static shapes, no tensor resizing), for
+            the source and the target of an encoder-decoder alike. Not for image models.
         overwrite: bool. Replace an existing artifact at `path`. Defaults to `False`.
         verify: bool. Run the artifact in its runtime and compare it with Keras. With `False`
             the artifact is written unchecked (the report says so). Defaults to `True`.
-        sample: dict of input name to int array, the verification inputs. Defaults to random
-            valid ids `(2, sequence_length or 16)` with right padding in the second row
-            (`(1, ...)` for a quantization-aware model exported to int8 TFLite, whose file
-            has a fixed batch of 1).
+        sample: dict of input name to array, the verification inputs. Defaults to random
+            valid ids `(2, sequence_length or 16)` with right padding in the second row (a
+            seq2seq target 3/4 as long as its source when the length is dynamic), or random
+            images in `[-1, 1]` `(2, image_size, image_size, channels)`; `(1, ...)` for a
+            quantization-aware model exported to int8 TFLite, whose file has a fixed batch
+            of 1.
         opset: int. ONNX opset. Defaults to `17`.
         threads: int. Runtime threads for verification and latency. Defaults to `2`.
         allow_flex: bool. Let a TFLite model use TensorFlow (Flex) ops. Defaults to `False`.
@@ -196,7 +207,9 @@ def export(
     Raises:
         ValueError: bad arguments (unknown format or mode, an existing path without
             `overwrite=True`, int8 without representative data, Flex ops without
-            `allow_flex=True`, bad sample).
+            `allow_flex=True`, bad sample), or a layer that cannot be exported as asked
+            (local attention with a fixed `sequence_length` below its window), named
+            before any conversion.
         ExportVerificationError: the artifact disagrees with Keras; it is kept as
             `NAME.UNVERIFIED.EXT`.
 
@@ -211,6 +224,7 @@ def export(
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     format = _check_format(format, path)
     _check_arguments(format, quantize, sequence_length, opset, threads, calibration_steps, model)
+    signature.check_exportable(model, sequence_length)
     if os.path.lexists(path) and not overwrite:
         raise ValueError(
             f"{path} already exists; tfzoo.export never replaces a file silently. Pass "
@@ -219,7 +233,7 @@ def export(
 
     serving = signature.ServingFunction(model, sequence_length)
     calibration = None
-    if quantize in ("int8", "int16x8"):
+    if quantize in formats.CALIBRATED_MODES:
         calibration = _calibration_batches(representative_data, serving, calibration_steps)
         if calibration is None and not (quantize == "int8" and serving.is_qat):
             raise ValueError(
@@ -364,6 +378,78 @@ def verify(path, threads=2, runs=20, timeout=600):
 
     >>> result = tfzoo.export.verify("out/bert-tiny.tflite")   # result.get("ok") is True
     """
+    path = _checked_artifact(path)
+    meta, _, _ = read_reference(path)
+    script = os.path.join(runner_dir(), RUNNERS[meta["format"]])
+    command = [sys.executable, script, path, *_runner_options(threads, runs)]
+    done = _run(command, timeout)
+    results = _json_lines(done)
+    if not results:
+        raise ExportVerificationError(
+            f"{script} printed no result (exit code {done.returncode}): {done.stderr[-500:]}",
+            path=path,
+        )
+    return _judge(path, meta["format"], results[-1])
+
+
+def verify_many(paths, threads=2, runs=20, timeout=600):
+    """Re-checks several saved artifacts: one runner process per format, not per artifact.
+
+    The same standalone runners as `verify`, but all artifacts of one format go through one
+    subprocess that imports the runner (and its runtime, e.g. TensorFlow for SavedModels,
+    whose import takes most of a check) once and runs its `main` for each artifact in turn.
+    Use it to check many artifacts quickly (a test matrix); `verify` gives each artifact a
+    fresh process.
+
+    Args:
+        paths: list of str. Artifacts written by `tfzoo.export`.
+        threads: int. Runtime threads. Defaults to `2`.
+        runs: int. Timed runs per artifact. Defaults to `20`.
+        timeout: float. Seconds before one format's runner process is stopped. Defaults to
+            `600`.
+
+    Returns:
+        A list of the runners' result dicts, in the order of `paths`.
+
+    Raises:
+        ValueError: as `verify`, for the first artifact that has nothing to check.
+        ExportVerificationError: for the first artifact (in `paths` order) that does not load
+            or disagrees with its reference.
+
+    Example:
+
+    >>> results = tfzoo.export.verify_many(["out/a", "out/b"])   # one TensorFlow process
+    """
+    paths = [_checked_artifact(p) for p in paths]
+    formats = [read_reference(p)[0]["format"] for p in paths]
+    folder = runner_dir()
+    results = {}
+    for format in dict.fromkeys(formats):
+        group = [p for p, f in zip(paths, formats) if f == format]
+        module = os.path.splitext(RUNNERS[format])[0]
+        # The runner's own main(), once per artifact, in one process that never imports tfzoo.
+        driver = (
+            "import importlib, json, sys\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "runner = importlib.import_module(sys.argv[2])\n"
+            "options = json.loads(sys.argv[3])\n"
+            "for path in sys.argv[4:]:\n"
+            "    runner.main([path, *options])\n"
+        )
+        options = json.dumps(_runner_options(threads, runs))
+        done = _run([sys.executable, "-c", driver, folder, module, options, *group], timeout)
+        lines = _json_lines(done)
+        if len(lines) != len(group):
+            raise ExportVerificationError(
+                f"{RUNNERS[format]} printed {len(lines)} results for {len(group)} artifacts "
+                f"(exit code {done.returncode}): {done.stderr[-500:]}",
+                path=group[len(lines)] if len(lines) < len(group) else None,
+            )
+        results.update(zip(group, lines))
+    return [_judge(p, f, results[p]) for p, f in zip(paths, formats)]
+
+
+def _checked_artifact(path):
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     if not os.path.exists(path):
         raise ValueError(f"No artifact at {path}: export one first with tfzoo.export(model, path).")
@@ -372,41 +458,37 @@ def verify(path, threads=2, runs=20, timeout=600):
             f"{path} has no reference files ({reference_paths(path).json}); re-export it with "
             f"tfzoo.export, which writes them."
         )
-    meta, _, _ = read_reference(path)
-    script = os.path.join(runner_dir(), RUNNERS[meta["format"]])
-    command = [
-        sys.executable,
-        script,
-        path,
-        "--json",
-        "--threads",
-        str(threads),
-        "--runs",
-        str(runs),
-    ]
+    return path
+
+
+def _runner_options(threads, runs):
+    return ["--json", "--threads", str(threads), "--runs", str(runs)]
+
+
+def _run(command, timeout):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    result = None
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("{"):
-            result = json.loads(line)
-            break
-    if result is None:
-        raise ExportVerificationError(
-            f"{script} printed no result (exit code {done.returncode}): {done.stderr[-500:]}",
-            path=path,
-        )
-    result["exit_code"] = done.returncode
-    if done.returncode == 2:
-        raise ValueError(f"{RUNNERS[meta['format']]}: {result.get('error')}")
-    if done.returncode != 0:
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _json_lines(done):
+    """The runner's JSON results on stdout, in order (one line per artifact)."""
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _judge(path, format, result):
+    """Returns the runner's result, or raises as `verify` documents from its exit code."""
+    code = result.get("exit_code", 1)
+    result["exit_code"] = code
+    if code == 2:
+        raise ValueError(f"{RUNNERS[format]}: {result.get('error')}")
+    if code != 0:
         detail = result.get("error") or "; ".join(
             f"{o['name']}: {'; '.join(o['failures'])}"
             for o in result.get("outputs", [])
             if not o["ok"]
         )
         raise ExportVerificationError(
-            f"{path} fails its standalone check ({RUNNERS[meta['format']]}): {detail}",
+            f"{path} fails its standalone check ({RUNNERS[format]}): {detail}",
             report=result,
             path=path,
         )
@@ -459,6 +541,13 @@ def _check_arguments(format, quantize, sequence_length, opset, threads, calibrat
             raise ValueError(
                 f"sequence_length={sequence_length} exceeds the model's max_sequence_length="
                 f"{max_len}. Export with sequence_length <= {max_len}."
+            )
+        inputs = getattr(model, "input", None)
+        if isinstance(inputs, dict) and not any(len(t.shape) == 2 for t in inputs.values()):
+            raise ValueError(
+                f"`sequence_length` applies to token inputs; {type(model).__name__} takes "
+                f"{sorted(inputs)} (images are exported at the model's image_size). Received: "
+                f"sequence_length={sequence_length!r}"
             )
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"`threads` must be an int >= 1. Received: threads={threads!r}")
