@@ -118,6 +118,42 @@ def test_distiller_loss_is_the_weighted_sum_and_training_reduces_it(tmp_path):
     assert len(reloaded.weights) == len(student.weights)
 
 
+def test_unlabeled_rows_only_get_the_soft_targets():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(5, 3))
+    labels = np.array([2, -1, 0, -1, 1])
+    z = logits - logits.max(-1, keepdims=True)
+    ce = -(z - np.log(np.exp(z).sum(-1, keepdims=True)))[np.arange(5), np.maximum(labels, 0)]
+    np.testing.assert_allclose(
+        float(hard_label_loss(labels, logits)), ce[labels >= 0].mean(), rtol=1e-5
+    )
+    assert float(hard_label_loss(-np.ones(5, "int32"), logits)) == 0.0
+
+
+def test_a_student_learns_the_teacher_from_soft_targets_alone():
+    # No labels at all (-1): whatever the student learns comes from the teacher.
+    keras.utils.set_random_seed(4)
+    teacher, student = _bert(1, 16), _bert(1, 16)
+    kernel, bias = teacher.get_layer("logits").get_weights()
+    teacher.get_layer("logits").set_weights([kernel * 20.0, bias])  # distinct answers
+    x, _ = _data(32)
+    target = teacher.predict(x, verbose=0)
+    assert len(set(target.argmax(-1).tolist())) > 1
+
+    def agreement():
+        return float(np.mean(student.predict(x, verbose=0).argmax(-1) == target.argmax(-1)))
+
+    before_loss = float(soft_target_loss(target, student.predict(x, verbose=0), 2.0))
+    before = agreement()
+    ds = tf.data.Dataset.from_tensor_slices((x, -np.ones(32, "int32"))).batch(8)
+    distiller = Distiller(teacher, student, temperature=2.0, alpha=1.0)
+    distiller.compile(optimizer=keras.optimizers.Adam(3e-3))
+    distiller.fit(ds, epochs=20, verbose=0)
+    after_loss = float(soft_target_loss(target, student.predict(x, verbose=0), 2.0))
+    assert after_loss < 0.2 * before_loss, (before_loss, after_loss)
+    assert agreement() >= max(0.9, before), (before, agreement())
+
+
 def test_distill_function_trains_the_student():
     teacher, student = _bert(1, 16), _bert(1, 16)
     x, y = _data()

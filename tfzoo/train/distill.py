@@ -13,12 +13,14 @@ The loss of a batch is
     + (1 - alpha) * cross_entropy(labels, student)
     + hidden_weight * mean_l MSE(teacher_hidden_l, project_l(student_hidden_l))
 
-each averaged over examples (or over positions weighted by `sample_weight` for token-level
-models). The `T^2` factor keeps the soft-target gradients on the scale of the hard-label ones
+each averaged over the examples of the global batch (or over positions weighted by
+`sample_weight` for token-level models), also under `tf.distribute`. A negative label marks an
+unlabeled example: it gets the soft targets only (transfer data the teacher labels). The `T^2` factor keeps the soft-target gradients on the scale of the hard-label ones
 (Hinton et al., 2015); the hidden-state term is TinyBERT's (Jiao et al., 2020).
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -33,7 +35,11 @@ def soft_target_loss(teacher_logits, student_logits, temperature=2.0, sample_wei
             result is `sum(w * kl) / sum(w)`.
 
     Returns:
-        A float32 scalar.
+        A float32 scalar. Inside a `tf.distribute` replica function with N > 1 replicas
+        (e.g. a `fit` step under `MirroredStrategy`), it is this replica's share of the
+        global-batch mean: its own weighted sum divided by the weight summed over *all*
+        replicas, so that the replicas' shares (and gradients) add up to the mean over the
+        global batch, as with Keras' own losses.
 
     Example:
 
@@ -48,18 +54,46 @@ def soft_target_loss(teacher_logits, student_logits, temperature=2.0, sample_wei
 
 
 def hard_label_loss(labels, student_logits, sample_weight=None):
-    """Sparse cross-entropy from logits, averaged like `soft_target_loss`."""
+    """Sparse cross-entropy from logits, averaged like `soft_target_loss`.
+
+    A negative label (e.g. `-1`) marks an example or position without a label: it gets weight
+    0, so unlabeled transfer data, which only the teacher can teach, can share a batch with
+    labeled data. A batch without any label gives 0.
+    """
+    labels = ops.cast(labels, "int32")
     ce = keras.losses.sparse_categorical_crossentropy(
-        labels, ops.cast(student_logits, "float32"), from_logits=True
+        ops.maximum(labels, 0), ops.cast(student_logits, "float32"), from_logits=True
     )
-    return _weighted_mean(ce, sample_weight)
+    labelled = ops.cast(ops.reshape(labels, ops.shape(ce)) >= 0, "float32")
+    if sample_weight is not None:
+        labelled = labelled * ops.cast(ops.reshape(sample_weight, ops.shape(ce)), "float32")
+    return _weighted_mean(ce, labelled)
 
 
 def _weighted_mean(values, sample_weight):
+    """`sum(w * values) / sum(w)` over the global batch (see `soft_target_loss`)."""
+    values = ops.cast(values, "float32")
     if sample_weight is None:
-        return ops.mean(values)
-    w = ops.cast(ops.reshape(sample_weight, ops.shape(values)), "float32")
-    return ops.sum(values * w) / ops.maximum(ops.sum(w), 1e-12)
+        w = ops.ones_like(values)
+    else:
+        w = ops.cast(ops.reshape(sample_weight, ops.shape(values)), "float32")
+    # The denominator is the weight of the *global* batch: a replica dividing by its own
+    # weight would give each replica's tokens a different scale whenever the replicas hold
+    # different numbers of weighted positions (padding, masked-LM selections, unlabeled rows).
+    count = _sum_over_replicas(ops.stop_gradient(ops.sum(w)))
+    return ops.sum(values * w) / ops.maximum(count, 1e-12)
+
+
+def _sum_over_replicas(value):
+    context = tf.distribute.get_replica_context()  # None in a cross-replica context
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def _num_replicas():
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else context.num_replicas_in_sync
 
 
 def _hidden_extractor(model, layer_indices, role):
@@ -86,8 +120,9 @@ class Distiller(keras.Model):
     """Trains `student` on a frozen `teacher`'s temperature-softened outputs plus the labels.
 
     `fit` it on `(features, labels)` or `(features, labels, sample_weight)` batches, where
-    `features` is what both models take (same tokenizer). Calling the distiller runs the
-    student; `distiller.student` is a standalone model to save and export.
+    `features` is what both models take (same tokenizer). A label of -1 marks an unlabeled
+    example, which learns from the teacher only. Calling the distiller runs the student;
+    `distiller.student` is a standalone model to save and export.
 
     Args:
         teacher: `keras.Model` producing logits. Frozen (`trainable = False`).
@@ -175,23 +210,27 @@ class Distiller(keras.Model):
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Every term is this replica's share of the global-batch mean (see
+        # `soft_target_loss`); Keras sums the replicas' gradients. The trackers get the share
+        # times the number of replicas, so that their cross-replica mean is the global mean.
         if y_pred is None:
             y_pred = self(x, training=training)
+        replicas = float(_num_replicas())
         total = 0.0
         if self.alpha > 0:
             teacher_logits = ops.stop_gradient(self.teacher(x, training=False))
             soft = soft_target_loss(teacher_logits, y_pred, self.temperature, sample_weight)
-            self.soft_loss_tracker.update_state(soft)
+            self.soft_loss_tracker.update_state(soft * replicas)
             total = total + self.alpha * soft
         if self.alpha < 1:
             if y is None:
                 raise ValueError("alpha < 1 needs labels: fit on (features, labels) batches.")
             hard = hard_label_loss(y, y_pred, sample_weight)
-            self.hard_loss_tracker.update_state(hard)
+            self.hard_loss_tracker.update_state(hard * replicas)
             total = total + (1.0 - self.alpha) * hard
         if self.hidden_layers:
             hidden = self._hidden_loss(x, training)
-            self.hidden_loss_tracker.update_state(hidden)
+            self.hidden_loss_tracker.update_state(hidden * replicas)
             total = total + self.hidden_weight * hidden
         return total
 

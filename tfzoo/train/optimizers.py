@@ -136,29 +136,39 @@ class AdamW(keras.optimizers.AdamW):
     so under `MirroredStrategy` each replica is clipped by the norm of its own share of the
     batch and training differs from one device (measured on 2 logical CPUs: max weight
     difference 5e-3 after 12 steps with `global_clipnorm=1.0`, 3e-8 without clipping). Here,
-    with more than one replica, the gradients are summed across replicas first, clipped by
-    their global norm, and divided by the number of replicas again, so Keras' own sum gives
-    exactly the clipped mean gradient. On one replica it is Keras' AdamW unchanged.
+    with more than one replica, the gradients are summed across replicas first (one dense
+    all-reduce; sparse embedding gradients are made dense, as Keras' own norm does on one
+    device), clipped by their global norm, and Keras' second cross-replica sum is skipped, so
+    every replica applies exactly the clipped global-batch gradient. On one replica it is
+    Keras' AdamW unchanged.
     """
 
+    def _reduces_gradients_itself(self):
+        """True in a replica context of N > 1 replicas with clipping on (the same on all)."""
+        if not self.global_clipnorm:
+            return False
+        context = tf.distribute.get_replica_context()  # None in a cross-replica context
+        return context is not None and context.num_replicas_in_sync > 1
+
     def _clip_gradients(self, grads):
-        if not self.global_clipnorm or not tf.distribute.has_strategy():
-            return super()._clip_gradients(grads)
-        context = tf.distribute.get_replica_context()
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if context is None or replicas == 1:
+        if not self._reduces_gradients_itself():
             return super()._clip_gradients(grads)
         present = [i for i, g in enumerate(grads) if g is not None]
-        # Per-replica gradients of the loss / replicas: their sum is the batch-mean gradient.
-        total = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
+        # Per-replica gradients of (replica loss / replicas): their sum is the batch gradient.
+        # Dense, so that the norm is that of the summed rows (gathered IndexedSlices keep one
+        # row per occurrence) and so that every collective has the same shape on all replicas.
+        dense = [tf.convert_to_tensor(grads[i]) for i in present]
+        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, dense)
         clipped, _ = tf.clip_by_global_norm(total, self.global_clipnorm)
         out = list(grads)
         for i, g in zip(present, clipped):
-            if isinstance(g, tf.IndexedSlices):  # embedding gradients: (rows, indices)
-                out[i] = tf.IndexedSlices(g.values / replicas, g.indices, g.dense_shape)
-            else:
-                out[i] = g / replicas
+            out[i] = g
         return out
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if self._reduces_gradients_itself():
+            return list(grads_and_vars)  # already summed (and clipped) in _clip_gradients
+        return super()._all_reduce_sum_gradients(grads_and_vars)
 
 
 def create_optimizer(

@@ -97,7 +97,8 @@ def build(name, task=None, **overrides):
             `"token_classification"`, `"masked_lm"`, `"sentence_embedding"`; GPT and Llama:
             `"causal_lm"`.
         **overrides: backbone arguments that replace the preset's (e.g. `num_layers=2`,
-            `dtype="mixed_bfloat16"`) and task arguments (e.g. `num_classes=3`, `dropout=0.2`).
+            `dtype="mixed_bfloat16"`) and task arguments (e.g. `num_classes=3`); `dropout=0.2`
+            sets the backbone's and the task head's dropout.
 
     Returns:
         A `keras.Model` (weights randomly initialised; see `tfzoo.from_pretrained` for
@@ -133,7 +134,8 @@ def build(name, task=None, **overrides):
         )
     config = dict(preset["config"])
     config.update({k: v for k, v in overrides.items() if k in backbone_keys})
-    task_args = {k: v for k, v in overrides.items() if k in task_keys and k not in backbone_keys}
+    # A key both take (`dropout`) goes to both: `dropout=0.0` must switch off the head's too.
+    task_args = {k: v for k, v in overrides.items() if k in task_keys}
     backbone = backbone_cls(**config)
     if task_cls is None:
         return backbone
