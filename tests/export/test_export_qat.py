@@ -151,3 +151,80 @@ def test_qat_model_rejects_other_quantize_modes(trained, tmp_path):
             qat, str(tmp_path / "q.tflite"), quantize="dynamic", sequence_length=SEQ,
             print_report=False,
         )  # fmt: skip
+
+
+# --- post-training int8: mixed precision (default) and strict full-integer -------------------
+
+
+@pytest.fixture(scope="module")
+def float_trained():
+    keras.utils.set_random_seed(1)
+    model = _tiny_classifier()
+    x, y = _data(128, seed=0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, batch_size=16, epochs=6, verbose=0)
+    calibration = [{k: v[i : i + 1] for k, v in x.items()} for i in range(32)]  # real padding
+    return model, calibration
+
+
+def _ops_by_dtype(path, name):
+    return [dtypes for op, dtypes in _file_ops(path) if op == name]
+
+
+def test_post_training_int8_is_mixed_precision(float_trained, tmp_path):
+    model, calibration = float_trained
+    path = str(tmp_path / "ptq.tflite")
+    report = tfzoo.export(
+        model, path, quantize="int8", representative_data=calibration, sequence_length=SEQ,
+        print_report=False,
+    )  # fmt: skip
+    assert report.verified and report.quantize == "int8"
+    fcs = _ops_by_dtype(path, "FULLY_CONNECTED")
+    assert len(fcs) == 14
+    # 2 feed-forward down projections: int8 weights, float activations (hybrid); the other 12
+    # (q, k, v, attention output, FFN up, pooler, classifier) int8 in and int8 weights.
+    assert sum(d[0] == np.int8 and d[1] == np.int8 for d in fcs) == 12
+    assert sum(d[0] == np.float32 and d[1] == np.int8 for d in fcs) == 2
+    # Attention matmuls (no XNNPACK int8 kernel) and LayerNorm stay float.
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "BATCH_MATMUL"))
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "MEAN"))
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "SOFTMAX"))
+    assert report.ops["matmul_dtypes"] == {"float32": 4, "int8": 12, "int8_weights": 2}
+    assert any("int8 mixed precision" in note for note in report.notes)
+    assert report.outputs[0]["cosine"] >= 0.99
+
+
+def test_strict_full_integer_int8(float_trained, tmp_path):
+    model, calibration = float_trained
+    path = str(tmp_path / "full.tflite")
+    report = tfzoo.export(
+        model, path, quantize="int8-full", representative_data=calibration,
+        sequence_length=SEQ, print_report=False,
+    )  # fmt: skip
+    assert report.quantize == "int8-full"
+    assert report.ops["matmul_dtypes"] == {"int8": 18}
+    assert all(d[0] == np.int8 for d in _ops_by_dtype(path, "MEAN"))
+
+
+def test_int8_float_ops_overrides_the_float_op_list(float_trained):
+    from tfzoo.export import signature
+
+    model, calibration = float_trained
+    serving = signature.ServingFunction(model, SEQ)
+    content, notes = formats.convert_tflite(
+        serving, "int8", calibration, int8_float_ops=["MEAN", "SQUARED_DIFFERENCE", "RSQRT"]
+    )
+    assert "float32: MEAN, RSQRT, SQUARED_DIFFERENCE" in notes[0]
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    dtypes = {t["index"]: np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
+    ops = [(o["op_name"], dtypes[int(o["inputs"][0])]) for o in interpreter._get_ops_details()]
+    assert all(d == np.int8 for n, d in ops if n == "BATCH_MATMUL")
+    assert all(d == np.float32 for n, d in ops if n == "MEAN")

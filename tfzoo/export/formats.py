@@ -14,7 +14,24 @@ import time
 
 import numpy as np
 
-QUANTIZE_MODES = ("dynamic", "float16", "int8", "int16x8")
+QUANTIZE_MODES = ("dynamic", "float16", "int8", "int8-full", "int16x8")
+# Modes whose activation ranges come from calibration on representative data.
+CALIBRATED_MODES = ("int8", "int8-full", "int16x8")
+# quantize="int8" (post-training): the op types that run in int8, with calibrated scales. Every
+# other op type stays float32. Measured on the fine-tuned MiniLM and bert-mini (sequence 128,
+# 2 threads; docs/compression-quantization.md):
+# - LayerNorm in int8 (MEAN / SQUARED_DIFFERENCE / RSQRT) and the residual stream on one
+#   per-tensor scale (outlier channels up to ~230 beside values ~1) cost ~10 accuracy points;
+# - int8 BATCH_MATMUL (the two attention matmuls, which have no weights) is not taken by
+#   XNNPACK: with it the file ran 1.6x slower than float32, without it 0.3x;
+# - RESHAPE / TRANSPOSE with int8 scales of their own cost 2.3 points.
+INT8_OPS = ("FULLY_CONNECTED", "GATHER")
+# quantize="int8": FULLY_CONNECTED ops whose output tensor name matches this pattern keep int8
+# weights but float32 inputs and outputs (TFLite's hybrid kernel, as in quantize="dynamic"):
+# the feed-forward down projection of tfzoo's `FeedForward` layer ("output") writes the
+# residual stream's outlier channels; one per-tensor int8 scale for its output (range ~200 in
+# MiniLM) rounds every ordinary channel to 0 or +-0.8. This alone was the remaining 3 points.
+INT8_HYBRID_FC_PATTERN = r"feed_forward[^/]*/output"
 _BUILTIN_TFLITE_OP = re.compile(r"^[A-Z0-9_]+$")
 _STANDARD_ONNX_DOMAINS = ("", "ai.onnx")
 
@@ -53,15 +70,23 @@ def saved_model_ops(serving):
 # --- TFLite ----------------------------------------------------------------------------------
 
 
-def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False):
+def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, int8_float_ops=None):
     """Converts the serving function to TFLite bytes.
 
     Args:
         serving: a `ServingFunction`.
-        quantize: `None` (float32), `"dynamic"`, `"float16"`, `"int8"` or `"int16x8"`.
-        calibration: list of input dicts for `"int8"` / `"int16x8"` (may be `None` for `"int8"`
+        quantize: `None` (float32), `"dynamic"`, `"float16"`, `"int8"`, `"int8-full"` or
+            `"int16x8"`. `"int8"` (post-training) is mixed precision: the op types in
+            `INT8_OPS` (the matmuls, the embedding gathers) run in int8 with calibrated scales,
+            the others in float32, and the feed-forward down projections keep int8 weights with
+            float activations (`INT8_HYBRID_FC_PATTERN`). `"int8-full"` is strict: every op that
+            has an int8 kernel runs in int8 (float only where none exists).
+        calibration: list of input dicts for the calibrated modes (may be `None` for `"int8"`
             on a quantization-aware model, whose fake-quant ranges give the scales).
         allow_flex: bool. Let TensorFlow ops that are not TFLite builtins into the model (Flex).
+        int8_float_ops: list of TFLite op names (e.g. `["MEAN", "RSQRT", "SQUARED_DIFFERENCE"]`)
+            to keep float32 in `"int8"` instead of the default (every op type not in
+            `INT8_OPS`); `[]` quantizes every op type (only the hybrid projections stay float).
 
     Returns:
         `(tflite_bytes, notes)`, notes a list of sentences for the report.
@@ -97,13 +122,21 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False):
             c.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             c.target_spec.supported_types = [tf.float16]
-        if calibration is not None and quantize in ("int8", "int16x8"):
+        # A quantization-aware model in "int8" ignores calibration data: given a representative
+        # data set, the converter also calibrates the ops its fake-quant ops leave out
+        # (LayerNorm, softmax, residual adds) and runs them in int8, the loss quantize="int8"
+        # avoids (fine-tuned MiniLM QAT: LiteRT 0.7495 against 0.8103 in Keras, with LayerNorm's
+        # MEAN / RSQRT / SQUARED_DIFFERENCE int8 in the file). "int8-full" keeps it (strict).
+        qat_int8 = serving.is_qat and quantize == "int8"
+        if calibration is not None and quantize in CALIBRATED_MODES and not qat_int8:
             batches = list(calibration)
             c.representative_dataset = lambda: iter(batches)
         return c
 
     builtins = tf.lite.OpsSet.TFLITE_BUILTINS
     if quantize == "int8" and not serving.is_qat:
+        return _convert_int8_mixed(converter([builtins]), int8_float_ops, notes), notes
+    if quantize == "int8-full" and not serving.is_qat:
         try:
             return _convert(converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8])), notes
         except _ConversionFailed as e:
@@ -126,12 +159,132 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False):
                     "quantize='dynamic' instead."
                 ) from None
             raise
-    if quantize == "int8" and serving.is_qat:
+    if quantize in ("int8", "int8-full") and serving.is_qat:
         notes.append(
             "quantization-aware model: int8 scales from its fake-quant ranges; the file has a "
             "fixed batch of 1 (larger batches run row by row in tfzoo's runner)"
         )
+        if quantize == "int8" and calibration is not None:
+            notes.append(
+                "representative data not used: the ops without fake-quant ranges (LayerNorm, "
+                "softmax, residual adds) stay float; quantize='int8-full' calibrates them too"
+            )
     return _convert(converter([builtins])), notes
+
+
+def _convert_int8_mixed(converter, float_ops, notes):
+    """Calibrates once, then quantizes with the float op types and hybrid projections left out.
+
+    The converter's calibrate-only mode and `mlir_quantize` are what
+    `tf.lite.experimental.QuantizationDebugger` runs for its `denylisted_ops` /
+    `denylisted_nodes` and `get_nondebug_quantized_model()`; called directly here so the model
+    is calibrated once and no debug (NumericVerify) model is built.
+    """
+    from tensorflow.lite.python import convert as lite_convert
+
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True
+    calibrated = _convert(converter)
+    op_types, fc_outputs = _op_types_and_fc_outputs(calibrated)
+    if float_ops is None:
+        float_ops = [t for t in op_types if t not in INT8_OPS]
+    hybrid = [name for name in fc_outputs if re.search(INT8_HYBRID_FC_PATTERN, name)]
+    try:
+        content = lite_convert.mlir_quantize(
+            calibrated,
+            disable_per_channel=False,
+            fully_quantize=False,
+            denylisted_ops=sorted(set(float_ops)) or None,
+            denylisted_nodes=hybrid or None,
+        )
+    except Exception as e:
+        raise _ConversionFailed(str(e), []) from e
+    content, converted = _hybrid_fully_connected(content, hybrid)
+    kept = [t for t in op_types if t in set(float_ops)]
+    notes.append(
+        f"int8 mixed precision: {', '.join(t for t in op_types if t not in set(float_ops))} in "
+        f"int8; float32: {', '.join(kept) or 'none'}"
+        + (f"; {converted} feed-forward output projections with int8 weights and float "
+           f"activations" if converted else "")
+    )  # fmt: skip
+    return content
+
+
+def _op_types_and_fc_outputs(content):
+    """The builtin op names of a TFLite model and the output tensor names of its FCs."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(content, 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        codes.append(names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM"))
+    op_types, fc_outputs = [], []
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            name = codes[op.OpcodeIndex()]
+            if name not in op_types:
+                op_types.append(name)
+            if name == "FULLY_CONNECTED" and op.OutputsLength():
+                fc_outputs.append(graph.Tensors(op.Outputs(0)).Name().decode())
+    return sorted(op_types), fc_outputs
+
+
+def _hybrid_fully_connected(content, output_names):
+    """Gives the float FULLY_CONNECTED ops writing `output_names` int8 per-channel weights.
+
+    TFLite runs a FULLY_CONNECTED with a float input and int8 weights as a hybrid op (the input
+    quantized per row on the fly, as in dynamic-range models), so these ops keep float
+    activations but store their weights in a quarter of the bytes.
+
+    Returns:
+        `(content, number of ops changed)`.
+    """
+    if not output_names:
+        return content, 0
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    wanted = set(output_names)
+    changed = 0
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            if max(code.builtinCode, code.deprecatedBuiltinCode) != (
+                schema.BuiltinOperator.FULLY_CONNECTED
+            ):
+                continue
+            out = graph.tensors[op.outputs[0]]
+            name = out.name.decode() if isinstance(out.name, bytes) else out.name
+            inp, weights = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+            if name not in wanted or inp.type != schema.TensorType.FLOAT32:
+                continue
+            if weights.type != schema.TensorType.FLOAT32:
+                continue
+            buffer = model.buffers[weights.buffer]
+            if buffer.data is None or len(weights.shape) != 2:
+                continue
+            kernel = np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), "<f4")
+            kernel = kernel.reshape(weights.shape)  # (out, in)
+            scale = np.maximum(np.max(np.abs(kernel), axis=1), 1e-12) / 127.0  # (out,)
+            q = np.clip(np.round(kernel / scale[:, None]), -127, 127).astype(np.int8)
+            buffer.data = q.view(np.uint8).ravel()
+            weights.type = schema.TensorType.INT8
+            params = schema.QuantizationParametersT()
+            params.scale = scale.astype(np.float32).tolist()
+            params.zeroPoint = [0] * len(scale)
+            params.quantizedDimension = 0
+            weights.quantization = params
+            if op.builtinOptions is not None and hasattr(
+                op.builtinOptions, "asymmetricQuantizeInputs"
+            ):
+                op.builtinOptions.asymmetricQuantizeInputs = True
+            changed += 1
+    return flatbuffer_utils.convert_object_to_bytearray(model), changed
 
 
 def _frozen(serving):
@@ -298,10 +451,12 @@ def _matmul_dtypes(interpreter, details):
 def write_onnx(serving, path, opset=17):
     """Converts the serving function with tf2onnx and writes the `.onnx` file.
 
-    Inputs keep their names; their dynamic dimensions are named `batch` and `sequence`.
+    Inputs keep their names; their dynamic dimensions are named `batch` and `sequence`
+    (`encoder_sequence`, `decoder_sequence` for an encoder-decoder).
     """
     import tf2onnx
 
+    from tfzoo.export.signature import sequence_group
     from tfzoo.layers import runtime_checks
 
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
@@ -314,7 +469,9 @@ def write_onnx(serving, path, opset=17):
         )
     for graph_input in model_proto.graph.input:
         dims = graph_input.type.tensor_type.shape.dim
-        for dim, label in zip(dims, ("batch", "sequence")):
+        # An encoder-decoder's source and target lengths get distinct names (they differ).
+        sequence = sequence_group(graph_input.name) + "sequence"
+        for dim, label in zip(dims, ("batch", sequence)):
             if not dim.HasField("dim_value"):
                 dim.dim_param = label
     with open(path, "wb") as f:

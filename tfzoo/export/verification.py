@@ -9,7 +9,8 @@ least 1, so the bound is relative for large outputs and absolute for small ones)
 | TFLite float16 weights            | max abs diff <= 1e-2 * scale, cosine >= 0.999 |
 | TFLite dynamic-range int8         | cosine >= 0.995                             |
 | TFLite int16x8                    | cosine >= 0.999                             |
-| TFLite int8 (calibrated or QAT)   | cosine >= 0.90                              |
+| TFLite int8 (mixed, or QAT)       | cosine >= 0.90                              |
+| TFLite int8-full (strict)         | cosine >= 0.90                              |
 
 Top-1 agreement (argmax over the last axis) is measured and reported for `logits` outputs but
 gates nothing by default: on the random-weight models of a test suite near-tied logits flip
@@ -20,17 +21,22 @@ Dynamic range quantizes activations on the fly, per tensor and per call: on the 
 classifier of `tfzoo demo` it measured cosine 0.9989 on the logits of 8 test sentences, so its
 bound is 0.995.
 
-The int8 bound is loose on purpose: full-integer TFLite runs LayerNorm's mean and variance in
-int8 with one scale per tensor; on random tiny BERT/GPT models that alone costs cosine
-0.93-0.97 (Llama's RMSNorm stays in float and keeps 0.999). A broken export (wrong weights,
-wrong inputs) gives a cosine near 0 and still fails.
+The int8 bounds are loose on purpose. Strict full-integer TFLite (`"int8-full"`, and QAT
+files) runs LayerNorm's mean and variance in int8 with one scale per tensor; on random tiny
+BERT/GPT models that alone costs cosine 0.93-0.97 (Llama's RMSNorm stays in float and keeps
+0.999). The mixed `"int8"` path keeps LayerNorm, softmax and the residual stream in float and
+measured much closer: cosine 0.99998 on a random bert-mini (sequence 128) and 0.999995 on the
+fine-tuned MiniLM classifier (2 test sentences, sequence 64); its bound stays 0.90 until the
+ViT and causal-LM exports have been measured under it (pass `tolerance=` to gate a trained
+model harder). A broken export (wrong weights, wrong inputs) gives a cosine near 0 and still
+fails.
 """
 
 import numpy as np
 
 FLOAT32_RTOL = 1e-4
 FLOAT16_RTOL = 1e-2
-COSINE_MIN = {"float16": 0.999, "dynamic": 0.995, "int16x8": 0.999, "int8": 0.90}
+COSINE_MIN = {"float16": 0.999, "dynamic": 0.995, "int16x8": 0.999, "int8": 0.90, "int8-full": 0.90}
 
 
 class ExportVerificationError(RuntimeError):
