@@ -52,6 +52,48 @@ def _encode(tokenizer, texts, batch=256):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def _bucketed(x, y, batch_size, seed=0):
+    """Training batches grouped by length, each padded only to its bucket (16, 32, ... tokens).
+
+    Movie-review sentences average 27 MiniLM tokens against the demo's 48-token padding, so
+    this trains on about 30% fewer tokens (a step at length 16 costs a third of one at 48).
+    The order of the batches is reshuffled every epoch, deterministically from `seed`.
+    """
+    import keras
+
+    lengths = x["padding_mask"].sum(axis=1)
+    full = x["token_ids"].shape[1]
+    buckets = np.minimum(np.maximum(-(-lengths // 16) * 16, 16), full)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self._plan()
+
+        def _plan(self):
+            rng = np.random.default_rng([seed, self.epoch])
+            self.batches = []
+            for bucket in np.unique(buckets):
+                idx = rng.permutation(np.flatnonzero(buckets == bucket))
+                for i in range(0, len(idx), batch_size):
+                    self.batches.append((idx[i : i + batch_size], int(bucket)))
+            rng.shuffle(self.batches)
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, i):
+            idx, length = self.batches[i]
+            return {k: v[idx, :length] for k, v in x.items()}, y[idx]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._plan()
+
+    return Batches()
+
+
 def _subset(split, n, seed=0):
     texts, labels = list(split.texts), np.asarray(split.labels)
     if len(texts) > n:
@@ -114,7 +156,9 @@ def _compile(model, num_examples, epochs, batch_size, learning_rate, console, wh
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
-        jit_compile=True,
+        # Not XLA: bucketed batches have three shapes, and XLA compiles each one anew (20-40 s
+        # for MiniLM) while measured no faster per step on a 2-core CPU.
+        jit_compile=False,
     )
     console.print(
         f"[bold]{what}[/bold]: {num_examples} sentences, {epochs} epoch(s), batch {batch_size}"
@@ -231,11 +275,9 @@ def run(
     else:
         _compile(model, len(train_y), epochs, batch_size, learning_rate, console, "fine-tuning")
         model.fit(
-            x_train,
-            train_y,
+            _bucketed(x_train, train_y, batch_size),
             validation_data=(x_val, val_y),
             epochs=epochs,
-            batch_size=batch_size,
             verbose=1,
         )
         model.save_weights(weights + ".tmp.weights.h5")
@@ -267,10 +309,8 @@ def run(
             "pruning to 50% sparsity",
         )
         wrapped.fit(
-            {k: v[:half] for k, v in x_train.items()},
-            train_y[:half],
+            _bucketed({k: v[:half] for k, v in x_train.items()}, train_y[:half], batch_size),
             epochs=1,
-            batch_size=batch_size,
             verbose=1,
         )
         pruned = compress.strip_pruning(wrapped)
