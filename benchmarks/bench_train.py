@@ -1,12 +1,35 @@
 """Training throughput (tokens/s) of tfzoo against keras-hub and Hugging Face (PyTorch), one run.
 
-    python benchmarks/bench_train.py [--steps 5] [--warmup 2] [--batch 8] [--seq 128]
+    python benchmarks/bench_train.py [--rounds 5] [--steps 2] [--warmup 2] [--batch 8] [--seq 128]
 
 Same config, same batch and sequence length, random weights and random token ids, all in this
-process on this machine: tfzoo BERT (bert-mini shape) classifier and GPT (4 layers, 256 wide,
-GPT-2 vocabulary) causal LM, each with and without `jit_compile`; keras-hub `BertBackbone` +
-dense head and `GPT2CausalLM` (XLA on); transformers `BertForSequenceClassification` and
-`GPT2LMHeadModel` on PyTorch CPU. MFU = achieved FLOP/s / a measured fp32 matmul peak.
+process on this machine:
+
+* BERT (4 layers, 256 wide, 4 heads, FFN 1024, vocab 30522) sequence classifier: tfzoo
+  `bert-mini` classifier, keras-hub `BertTextClassifier`, transformers
+  `BertForSequenceClassification`;
+* GPT (same shape, GPT-2 vocab 50257, tied LM head): tfzoo `gpt2` causal LM, keras-hub
+  `GPT2CausalLM`, transformers `GPT2LMHeadModel`.
+
+Every Keras model (tfzoo and keras-hub, each with `jit_compile=False` and `True`) is compiled with
+the same AdamW(1e-4), sparse categorical cross-entropy on logits and no metrics, and stepped with
+`train_on_batch` (Keras' `fit` train function, one step per call). The PyTorch models run a
+standard loop (zero_grad, forward with labels, backward, AdamW step) with
+`torch.set_num_threads(os.cpu_count())`. Dropout 0.1 everywhere (each library's default).
+
+Timing: `--warmup` steps per model first (tracing, XLA compilation), then `--rounds` rounds; in
+each round every model runs `--steps` timed steps, models in a fixed interleaved order, and a
+TensorFlow and a PyTorch 2048x2048 fp32 matmul are timed too. A model's step time is the median
+over rounds of its mean step time in the round; ratios are medians of the per-round ratios.
+
+Model FLOPs per token (PaLM appendix B convention, training = 3 x forward):
+    6 * N + 12 * L * T * d  (+ 6 * V * d for the LM head of GPT)
+N = matmul weights of the Transformer blocks (4 d^2 + 2 d * d_ff per layer; BERT adds the pooler
+and classifier, per sequence), L layers, T sequence length, d width, V vocabulary. The 12 L T d
+term is QK^T and AV over the full T x T matrix (what every implementation here computes, causal
+or not). MFU = FLOPs per token * tokens/s / peak, with peak = the best 2048^3 matmul GFLOP/s
+measured in this run (TensorFlow or PyTorch, whichever is faster).
+
 Writes benchmarks/results/train.json and docs/img/train_throughput.png.
 """
 
@@ -14,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,93 +51,228 @@ import tensorflow as tf  # noqa: E402
 import tfzoo  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BERT = dict(
-    num_layers=4,
-    hidden_dim=256,
-    num_heads=4,
-    intermediate_dim=1024,
-    vocabulary_size=30522,
-    max_sequence_length=512,
-)
-GPT = dict(
-    num_layers=4,
-    hidden_dim=256,
-    num_heads=4,
-    intermediate_dim=1024,
-    vocabulary_size=50257,
-    max_sequence_length=512,
-)
+SHAPE = dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024)
+MAX_LEN = 512
+VOCAB = {"bert": 30522, "gpt": 50257}
 
 
-def matmul_peak(n=2048, repeats=10):
-    """fp32 GFLOP/s of the best of `repeats` n x n matmuls (TensorFlow, all cores)."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    f = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
-    f(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+def flops_per_token(family, seq):
+    """Training FLOPs per token (see the module docstring for the formula)."""
+    d, layers, ff = SHAPE["hidden_dim"], SHAPE["num_layers"], SHAPE["intermediate_dim"]
+    blocks = layers * (4 * d * d + 2 * d * ff)
+    attention = 12 * layers * seq * d
+    if family == "bert":
+        head = (d * d + d * 2) / seq  # pooler + 2-class classifier, once per sequence
+    else:
+        head = VOCAB["gpt"] * d  # tied LM head: a (d x V) matmul for every token
+    return 6 * (blocks + head) + attention
 
 
-def train_flops_per_token(cfg, seq, lm_head):
-    """Training FLOPs per token: 6 x matmul parameters + attention scores (Kaplan et al.)."""
-    d, layers, inter = cfg["hidden_dim"], cfg["num_layers"], cfg["intermediate_dim"]
-    per_layer = 4 * d * d + 2 * d * inter
-    params = layers * per_layer + (cfg["vocabulary_size"] * d if lm_head else d * d)
-    return 6 * params + 6 * layers * seq * d  # 2 (QK^T, AV) x 2 (fwd) x ... ~= 12/2 per token
+class MatmulPeak:
+    """Times one n x n fp32 matmul in TensorFlow and in PyTorch; keeps every measurement."""
+
+    def __init__(self, n=2048):
+        import torch
+
+        self.n, self.torch = n, torch
+        self.a, self.b = tf.random.normal((n, n)), tf.random.normal((n, n))
+        self.ta, self.tb = torch.randn(n, n), torch.randn(n, n)
+        self.tf_fn = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+        self.samples = {"tensorflow": [], "torch": []}
+        self.measure(repeats=2)
+        self.samples = {"tensorflow": [], "torch": []}
+
+    def measure(self, repeats=3):
+        flops = 2 * self.n**3
+        for _ in range(repeats):
+            start = time.perf_counter()
+            self.tf_fn(self.a, self.b).numpy()
+            self.samples["tensorflow"].append(flops / (time.perf_counter() - start) / 1e9)
+            start = time.perf_counter()
+            (self.ta @ self.tb).sum().item()
+            self.samples["torch"].append(flops / (time.perf_counter() - start) / 1e9)
+
+    def peak(self):
+        return max(max(v) for v in self.samples.values())
+
+    def median(self):
+        """Median over the rounds of the faster library: what the cores typically gave."""
+        pairs = zip(self.samples["tensorflow"], self.samples["torch"])
+        return statistics.median(max(pair) for pair in pairs)
 
 
-def _inputs(batch, seq, vocab, segments=True):
+def count_params(model):
+    if hasattr(model, "count_params"):
+        return int(model.count_params())
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+def _inputs(family, batch, seq):
     rng = np.random.default_rng(0)
-    x = {
-        "token_ids": rng.integers(1, vocab, (batch, seq)).astype("int32"),
-        "padding_mask": np.ones((batch, seq), "int32"),
-    }
-    if segments:
+    ids = rng.integers(1, VOCAB[family], (batch, seq)).astype("int32")
+    x = {"token_ids": ids, "padding_mask": np.ones((batch, seq), "int32")}
+    if family == "bert":
         x["segment_ids"] = np.zeros((batch, seq), "int32")
-    return x
+        y = np.zeros((batch,), "int32")
+    else:
+        y = np.roll(ids, -1, axis=1)
+    return x, y
 
 
-class _Timer(keras.callbacks.Callback):
-    def __init__(self, warmup):
-        super().__init__()
-        self.warmup, self.times = warmup, []
+class KerasRunner:
+    """One Keras model stepped through `train_on_batch` (the `fit` train function)."""
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter())
+    def __init__(self, name, family, framework, model, backbone, x, y, jit):
+        self.name, self.family, self.framework, self.jit = name, family, framework, jit
+        self.params = count_params(backbone)
+        self.total_params = count_params(model)
+        kwargs = {}
+        if framework == "keras-hub":
+            # keras-hub tasks add accuracy metrics on "auto" (and keep them on `None`); tfzoo has
+            # none: `[]` gives both the same work.
+            kwargs = {"weighted_metrics": []} if family == "gpt" else {"metrics": []}
+        model.compile(
+            optimizer=keras.optimizers.AdamW(1e-4),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit,
+            **kwargs,
+        )
+        self.model = model
+        self.x = {k: tf.constant(v) for k, v in x.items()}
+        self.y = tf.constant(y)
+
+    def step(self):
+        logs = self.model.train_on_batch(self.x, self.y, return_dict=True)
+        self.logged = sorted(logs)
+        return float(logs["loss"])
 
 
-def time_keras(model, x, y, steps, warmup, jit):
-    model.compile(
-        optimizer=keras.optimizers.AdamW(1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=jit,
-    )
-    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
-    timer = _Timer(warmup)
-    model.fit(ds, steps_per_epoch=steps + warmup, epochs=1, verbose=0, callbacks=[timer])
-    t = timer.times[warmup - 1 :]
-    return (t[-1] - t[0]) / (len(t) - 1)
+class TorchRunner:
+    """A standard PyTorch training loop on a transformers model."""
 
+    def __init__(self, name, family, model, backbone, inputs, labels):
+        import torch
 
-def time_torch(model, inputs, labels, steps, warmup):
-    import torch
+        self.name, self.family, self.framework, self.jit = name, family, "transformers", None
+        self.params = count_params(backbone)
+        self.total_params = count_params(model)
+        self.model, self.inputs, self.labels = model, inputs, labels
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        model.train()
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    model.train()
-    times = []
-    for _ in range(steps + warmup):
-        optimizer.zero_grad()
-        loss = model(**inputs, labels=labels).loss
+    def step(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.model(**self.inputs, labels=self.labels).loss
         loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter())
-    t = times[warmup - 1 :]
-    return (t[-1] - t[0]) / (len(t) - 1)
+        self.optimizer.step()
+        return float(loss.detach())
+
+
+def build_runners(batch, seq, families, frameworks):
+    import keras_hub
+    import torch
+    import transformers
+
+    d, layers = SHAPE["hidden_dim"], SHAPE["num_layers"]
+    heads, ff = SHAPE["num_heads"], SHAPE["intermediate_dim"]
+    runners = []
+    if "bert" in families:
+        x, y = _inputs("bert", batch, seq)
+        cfg = dict(SHAPE, vocabulary_size=VOCAB["bert"], max_sequence_length=MAX_LEN)
+        if "tfzoo" in frameworks:
+            for jit in (False, True):
+                keras.utils.set_random_seed(0)
+                m = tfzoo.build("bert-mini", task="classification", num_classes=2, **cfg)
+                runners.append(
+                    KerasRunner(
+                        f"tfzoo BERT (jit={jit})", "bert", "tfzoo", m, m.backbone, x, y, jit
+                    )
+                )
+        if "keras-hub" in frameworks:
+            for jit in (False, True):
+                keras.utils.set_random_seed(0)
+                bb = keras_hub.models.BertBackbone(**cfg)
+                m = keras_hub.models.BertTextClassifier(bb, num_classes=2, preprocessor=None)
+                name = f"keras-hub BertTextClassifier (jit={jit})"
+                runners.append(KerasRunner(name, "bert", "keras-hub", m, bb, x, y, jit))
+        if "transformers" in frameworks:
+            torch.manual_seed(0)
+            hf = transformers.BertForSequenceClassification(
+                transformers.BertConfig(
+                    vocab_size=VOCAB["bert"],
+                    hidden_size=d,
+                    num_hidden_layers=layers,
+                    num_attention_heads=heads,
+                    intermediate_size=ff,
+                    max_position_embeddings=MAX_LEN,
+                    num_labels=2,
+                )
+            )
+            inputs = {
+                "input_ids": torch.tensor(x["token_ids"], dtype=torch.long),
+                "attention_mask": torch.tensor(x["padding_mask"], dtype=torch.long),
+                "token_type_ids": torch.tensor(x["segment_ids"], dtype=torch.long),
+            }
+            runners.append(
+                TorchRunner(
+                    "HF BertForSequenceClassification (torch)",
+                    "bert",
+                    hf,
+                    hf.bert,
+                    inputs,
+                    torch.tensor(y, dtype=torch.long),
+                )
+            )
+    if "gpt" in families:
+        x, y = _inputs("gpt", batch, seq)
+        cfg = dict(SHAPE, vocabulary_size=VOCAB["gpt"], max_sequence_length=MAX_LEN)
+        gx = {k: x[k] for k in ("token_ids", "padding_mask")}
+        if "tfzoo" in frameworks:
+            for jit in (False, True):
+                keras.utils.set_random_seed(0)
+                m = tfzoo.build("gpt2", task="causal_lm", **cfg)
+                runners.append(
+                    KerasRunner(f"tfzoo GPT (jit={jit})", "gpt", "tfzoo", m, m.backbone, gx, y, jit)
+                )
+        if "keras-hub" in frameworks:
+            for jit in (False, True):
+                keras.utils.set_random_seed(0)
+                bb = keras_hub.models.GPT2Backbone(**cfg)
+                m = keras_hub.models.GPT2CausalLM(bb, preprocessor=None)
+                name = f"keras-hub GPT2CausalLM (jit={jit})"
+                runners.append(KerasRunner(name, "gpt", "keras-hub", m, bb, gx, y, jit))
+        if "transformers" in frameworks:
+            torch.manual_seed(0)
+            hf = transformers.GPT2LMHeadModel(
+                transformers.GPT2Config(
+                    vocab_size=VOCAB["gpt"],
+                    n_embd=d,
+                    n_layer=layers,
+                    n_head=heads,
+                    n_inner=ff,
+                    n_positions=MAX_LEN,
+                )
+            )
+            ids = torch.tensor(x["token_ids"], dtype=torch.long)
+            # HF shifts the labels inside the model: labels = input ids (same work per token).
+            runners.append(
+                TorchRunner(
+                    "HF GPT2LMHeadModel (torch)",
+                    "gpt",
+                    hf,
+                    hf.transformer,
+                    {"input_ids": ids},
+                    ids,
+                )
+            )
+    return runners
+
+
+def _find(runners, family, framework, jit=None):
+    for r in runners:
+        if r.family == family and r.framework == framework and (jit is None or r.jit == jit):
+            return r
+    return None
 
 
 def run(args):
@@ -121,176 +280,118 @@ def run(args):
     import torch
     import transformers
 
+    torch.set_num_threads(os.cpu_count())
     b, s = args.batch, args.seq
     tokens = b * s
-    results = []
+    load_start = os.getloadavg()
+    runners = build_runners(b, s, args.families.split(","), args.frameworks.split(","))
+    for r in runners:
+        print(f"{r.name:42s} backbone params {r.params:,}  total {r.total_params:,}", flush=True)
+    peak = MatmulPeak()
 
-    def record(name, family, framework, jit, seconds, flops_tok, peak):
+    for r in runners:
+        start = time.perf_counter()
+        for _ in range(args.warmup):
+            r.step()
+        logged = getattr(r, "logged", ["loss"])
+        print(f"warmup {r.name}: {time.perf_counter() - start:.1f} s, logs {logged}", flush=True)
+
+    per_round = {r.name: [] for r in runners}
+    loads = []
+    for k in range(args.rounds):
+        peak.measure()
+        for r in runners:
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                r.step()
+            per_round[r.name].append((time.perf_counter() - start) / args.steps)
+        loads.append(os.getloadavg())
+        line = "  ".join(f"{tokens / per_round[r.name][-1]:6.0f}" for r in runners)
+        print(f"round {k}: tok/s {line}  load {loads[-1][0]:.2f}", flush=True)
+
+    peak_gflops, typical_gflops = peak.peak(), peak.median()
+    results = []
+    for r in runners:
+        seconds = statistics.median(per_round[r.name])
+        fpt = flops_per_token(r.family, s)
         row = {
-            "name": name,
-            "family": family,
-            "framework": framework,
-            "jit_compile": jit,
-            "step_seconds": seconds,
+            "name": r.name,
+            "family": r.family,
+            "framework": r.framework,
+            "jit_compile": r.jit,
+            "backbone_params": r.params,
+            "total_params": r.total_params,
+            "step_seconds_median": seconds,
+            "step_seconds_per_round": per_round[r.name],
             "tokens_per_second": tokens / seconds,
-            "mfu": tokens / seconds * flops_tok / (peak * 1e9),
+            "mfu": tokens / seconds * fpt / (peak_gflops * 1e9),
+            "mfu_vs_median_matmul": tokens / seconds * fpt / (typical_gflops * 1e9),
         }
         results.append(row)
-        print(f"{name:38s} {row['tokens_per_second']:9.0f} tok/s  MFU {row['mfu']:.3f}", flush=True)
 
-    peak = matmul_peak()
-    print(f"fp32 matmul peak: {peak:.1f} GFLOP/s", flush=True)
-    bert_flops = train_flops_per_token(BERT, s, lm_head=False)
-    gpt_flops = train_flops_per_token(GPT, s, lm_head=True)
+    def ratio(a, c):
+        if a is None or c is None:
+            return None
+        return statistics.median(x / y for x, y in zip(per_round[c.name], per_round[a.name]))
 
-    # --- BERT classifier ---
-    x = _inputs(b, s, BERT["vocabulary_size"])
-    y = np.zeros((b,), "int32")
-    for jit in (False, True):
-        keras.utils.set_random_seed(0)
-        m = tfzoo.build("bert-mini", task="classification", num_classes=2, **BERT)
-        record(
-            f"tfzoo bert-mini (jit={jit})",
-            "bert",
-            "tfzoo",
-            jit,
-            time_keras(m, x, y, args.steps, args.warmup, jit),
-            bert_flops,
-            peak,
+    ratios = {}
+    for fam in ("bert", "gpt"):
+        best = {}
+        for fw in ("tfzoo", "keras-hub"):
+            cands = [r for r in runners if r.family == fam and r.framework == fw]
+            if cands:
+                best[fw] = min(cands, key=lambda r: statistics.median(per_round[r.name]))
+        torch_r = _find(runners, fam, "transformers")
+        for jit in (False, True):
+            a = _find(runners, fam, "tfzoo", jit)
+            ratios[f"{fam}: tfzoo / keras-hub (both jit={jit})"] = ratio(
+                a, _find(runners, fam, "keras-hub", jit)
+            )
+            ratios[f"{fam}: tfzoo (jit={jit}) / HF torch"] = ratio(a, torch_r)
+        ratios[f"{fam}: tfzoo jit=True / jit=False"] = ratio(
+            _find(runners, fam, "tfzoo", True), _find(runners, fam, "tfzoo", False)
         )
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=BERT["vocabulary_size"],
-        num_layers=4,
-        num_heads=4,
-        hidden_dim=256,
-        intermediate_dim=1024,
-        max_sequence_length=512,
-    )
-    kh = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None)
-    kx = {
-        "token_ids": x["token_ids"],
-        "padding_mask": x["padding_mask"],
-        "segment_ids": x["segment_ids"],
-    }
-    record(
-        "keras-hub BertTextClassifier (jit=True)",
-        "bert",
-        "keras-hub",
-        True,
-        time_keras(kh, kx, y, args.steps, args.warmup, True),
-        bert_flops,
-        peak,
-    )
-    torch.manual_seed(0)
-    hf = transformers.BertForSequenceClassification(
-        transformers.BertConfig(
-            vocab_size=BERT["vocabulary_size"],
-            hidden_size=256,
-            num_hidden_layers=4,
-            num_attention_heads=4,
-            intermediate_size=1024,
-            max_position_embeddings=512,
-            num_labels=2,
+        ratios[f"{fam}: best tfzoo / best keras-hub"] = ratio(
+            best.get("tfzoo"), best.get("keras-hub")
         )
-    )
-    inputs = {
-        "input_ids": torch.tensor(x["token_ids"], dtype=torch.long),
-        "attention_mask": torch.tensor(x["padding_mask"], dtype=torch.long),
-    }
-    record(
-        "HF BertForSequenceClassification (torch)",
-        "bert",
-        "transformers",
-        None,
-        time_torch(hf, inputs, torch.tensor(y, dtype=torch.long), args.steps, args.warmup),
-        bert_flops,
-        peak,
-    )
+        ratios[f"{fam}: best tfzoo / HF torch"] = ratio(best.get("tfzoo"), torch_r)
+        ratios[f"{fam}: best tfzoo"] = best["tfzoo"].name if "tfzoo" in best else None
+        ratios[f"{fam}: best keras-hub"] = best["keras-hub"].name if "keras-hub" in best else None
+    ratios = {k: v for k, v in ratios.items() if v is not None}
 
-    # --- GPT causal LM ---
-    x = _inputs(b, s, GPT["vocabulary_size"], segments=False)
-    y = np.roll(x["token_ids"], -1, axis=1)
-    for jit in (False, True):
-        keras.utils.set_random_seed(0)
-        m = tfzoo.build("gpt2", task="causal_lm", **GPT)
-        record(
-            f"tfzoo gpt 4x256 (jit={jit})",
-            "gpt",
-            "tfzoo",
-            jit,
-            time_keras(m, x, y, args.steps, args.warmup, jit),
-            gpt_flops,
-            peak,
+    print(
+        f"\nmatmul peak (best 2048^3 fp32): {peak_gflops:.1f} GFLOP/s, median {typical_gflops:.1f}"
+    )
+    for row in results:
+        print(
+            f"{row['name']:42s} {row['tokens_per_second']:8.0f} tok/s  MFU {row['mfu']:.3f}",
+            flush=True,
         )
-    backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=GPT["vocabulary_size"],
-        num_layers=4,
-        num_heads=4,
-        hidden_dim=256,
-        intermediate_dim=1024,
-        max_sequence_length=512,
-    )
-    kh = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
-    record(
-        "keras-hub GPT2CausalLM (jit=True)",
-        "gpt",
-        "keras-hub",
-        True,
-        time_keras(kh, x, y, args.steps, args.warmup, True),
-        gpt_flops,
-        peak,
-    )
-    torch.manual_seed(0)
-    hf = transformers.GPT2LMHeadModel(
-        transformers.GPT2Config(
-            vocab_size=GPT["vocabulary_size"],
-            n_embd=256,
-            n_layer=4,
-            n_head=4,
-            n_inner=1024,
-            n_positions=512,
-        )
-    )
-    ids = torch.tensor(x["token_ids"], dtype=torch.long)
-    # HF shifts the labels inside the model: labels = input ids (same work per token).
-    record(
-        "HF GPT2LMHeadModel (torch)",
-        "gpt",
-        "transformers",
-        None,
-        time_torch(hf, {"input_ids": ids}, ids, args.steps, args.warmup),
-        gpt_flops,
-        peak,
-    )
-
-    by = {r["name"]: r["tokens_per_second"] for r in results}
-    ratios = {
-        "bert: tfzoo jit / keras-hub": by["tfzoo bert-mini (jit=True)"]
-        / by["keras-hub BertTextClassifier (jit=True)"],
-        "bert: tfzoo jit / HF torch": by["tfzoo bert-mini (jit=True)"]
-        / by["HF BertForSequenceClassification (torch)"],
-        "bert: tfzoo jit / tfzoo no jit": by["tfzoo bert-mini (jit=True)"]
-        / by["tfzoo bert-mini (jit=False)"],
-        "gpt: tfzoo jit / keras-hub": by["tfzoo gpt 4x256 (jit=True)"]
-        / by["keras-hub GPT2CausalLM (jit=True)"],
-        "gpt: tfzoo jit / HF torch": by["tfzoo gpt 4x256 (jit=True)"]
-        / by["HF GPT2LMHeadModel (torch)"],
-        "gpt: tfzoo jit / tfzoo no jit": by["tfzoo gpt 4x256 (jit=True)"]
-        / by["tfzoo gpt 4x256 (jit=False)"],
-    }
     for k, v in ratios.items():
-        print(f"{k:32s} {v:.2f}x")
+        print(f"{k:45s} {v:.2f}x" if isinstance(v, float) else f"{k:45s} {v}")
     return {
+        "command": "python benchmarks/bench_train.py "
+        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k not in ("output", "plot")),
         "batch": b,
         "sequence_length": s,
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "matmul_peak_gflops": peak,
-        "flops_per_token": {"bert": bert_flops, "gpt": gpt_flops},
+        "rounds": args.rounds,
+        "steps_per_round": args.steps,
+        "warmup_steps": args.warmup,
+        "optimizer": "AdamW(1e-4)",
+        "loss": "sparse categorical cross-entropy on logits",
+        "flops_per_token_formula": "6*N_blocks + 12*L*T*d (+ 6*V*d LM head for GPT; "
+        "+ 6*(d*d+2d)/T pooler and classifier for BERT)",
+        "flops_per_token": {"bert": flops_per_token("bert", s), "gpt": flops_per_token("gpt", s)},
+        "matmul_peak_gflops": peak_gflops,
+        "matmul_median_gflops": typical_gflops,
+        "matmul_gflops_samples": peak.samples,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
-            "load_average": os.getloadavg(),
+            "load_average_start": load_start,
+            "load_average_per_round": loads,
+            "load_average_end": os.getloadavg(),
+            "torch_threads": torch.get_num_threads(),
         },
         "versions": {
             "tensorflow": tf.__version__,
@@ -311,18 +412,32 @@ def plot(report, path):
     import matplotlib.pyplot as plt
 
     rows = report["results"]
-    fig, ax = plt.subplots(figsize=(9, 4))
     colors = {"tfzoo": "tab:blue", "keras-hub": "tab:orange", "transformers": "tab:green"}
-    ax.barh(
-        [r["name"] for r in rows],
-        [r["tokens_per_second"] for r in rows],
-        color=[colors[r["framework"]] for r in rows],
-    )
-    ax.invert_yaxis()
-    ax.set_xlabel("training tokens / s (higher is better)")
-    ax.set_title(
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+    for ax, fam in zip(axes, ("bert", "gpt")):
+        sub = [r for r in rows if r["family"] == fam]
+        ax.barh(
+            [r["name"] for r in sub],
+            [r["tokens_per_second"] for r in sub],
+            color=[colors[r["framework"]] for r in sub],
+        )
+        for i, r in enumerate(sub):
+            ax.text(
+                r["tokens_per_second"],
+                i,
+                f" {r['tokens_per_second']:.0f} (MFU {r['mfu']:.2f})",
+                va="center",
+                fontsize=8,
+            )
+        ax.invert_yaxis()
+        ax.set_xlabel("training tokens / s (higher is better)")
+        ax.set_title(f"{fam.upper()} 4x256")
+        ax.margins(x=0.35)
+    loads = [load[0] for load in report["machine"]["load_average_per_round"]]
+    fig.suptitle(
         f"Training throughput, batch {report['batch']} x seq {report['sequence_length']}, "
-        f"{report['machine']['cpus']} CPU cores"
+        f"{report['machine']['cpus']} CPU cores, 1-min load average {min(loads):.1f}-"
+        f"{max(loads):.1f} during the rounds, medians of {report['rounds']} interleaved rounds"
     )
     fig.tight_layout()
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -332,21 +447,27 @@ def plot(report, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--families", default="bert,gpt")
+    parser.add_argument("--frameworks", default="tfzoo,keras-hub,transformers")
     parser.add_argument("--output", default=os.path.join(HERE, "results", "train.json"))
     parser.add_argument(
         "--plot", default=os.path.join(HERE, "..", "docs", "img", "train_throughput.png")
     )
     args = parser.parse_args()
     report = run(args)
+    if not args.output:
+        return
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output + ".tmp", "w") as f:
         json.dump(report, f, indent=2)
     os.replace(args.output + ".tmp", args.output)
-    plot(report, os.path.abspath(args.plot))
+    if args.plot:
+        plot(report, os.path.abspath(args.plot))
     print(f"wrote {args.output} and {os.path.abspath(args.plot)}")
 
 
