@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import time
+import warnings
 
 import numpy as np
 
@@ -184,7 +185,11 @@ def _convert_int8_mixed(converter, float_ops, notes):
 
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True
-    calibrated = _convert(converter)
+    with warnings.catch_warnings():
+        # The converter's own calibrator runs TensorFlow's deprecated `tf.lite.Interpreter`;
+        # that warning is about TensorFlow's internals, not something a user can act on.
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        calibrated = _convert(converter)
     op_types, fc_outputs = _op_types_and_fc_outputs(calibrated)
     if float_ops is None:
         float_ops = [t for t in op_types if t not in INT8_OPS]
