@@ -558,7 +558,8 @@ def causal_lm_dataset(
     >>> ds = tfzoo.data.causal_lm_dataset(articles, tokenizer, sequence_length=128,
     ...                                   batch_size=8, seed=1)
     >>> features, y, sample_weight = next(iter(ds))
-    >>> bool(tf.reduce_all(features["token_ids"][:, 1:] == y[:, :-1]))
+    >>> x = features["token_ids"]
+    >>> bool(tf.reduce_all(x[:, 1:] == y[:, :-1]))
     True
     """
     texts = _check_texts(texts)
