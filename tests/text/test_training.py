@@ -1,6 +1,5 @@
 """train_wordpiece / train_bpe on real sentences; the saved files load in transformers."""
 
-
 import numpy as np
 import pytest
 import tensorflow as tf
