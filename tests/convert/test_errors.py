@@ -187,3 +187,59 @@ def test_dtype_policy_is_applied(bert_dir):
     # The layers carry the policy (the functional model's own `dtype_policy` reads float32).
     assert model.transformer_layers[0].dtype_policy.name == "mixed_bfloat16"
     assert model.token_embedding.embeddings.dtype == "float32"  # variables stay float32
+
+
+def _overwrite_payload(path, tensor, data):
+    """Overwrites the first bytes of `tensor`'s data in model.safetensors (in place)."""
+    file = path / "model.safetensors"
+    raw = bytearray(file.read_bytes())
+    header_size = int.from_bytes(raw[:8], "little")
+    begin = json.loads(raw[8 : 8 + header_size])[tensor]["data_offsets"][0]
+    start = 8 + header_size + begin
+    raw[start : start + len(data)] = data
+    file.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    "data, shown",
+    [(b"\x7f" * 32, "3.39"), (b"\xff" * 32, "nan")],
+    ids=["huge_finite", "nan"],
+)
+def test_corrupted_bytes_are_refused_naming_the_tensor(bert_dir, data, shown):
+    # 0x7f7f7f7f reads as 3.39e38: finite, yet no trained weight; 0xffffffff is NaN.
+    _overwrite_payload(bert_dir, "encoder.layer.0.attention.self.query.weight", data)
+    with pytest.raises(ValueError) as info:
+        from_pretrained(bert_dir)
+    message = str(info.value)
+    assert "'encoder.layer.0.attention.self.query.weight'" in message
+    assert "looks corrupted" in message and "8 of its 1024 values" in message
+    assert shown in message and "\n" not in message
+
+
+def test_infinite_value_is_refused(bert_dir):
+    def poison(t):
+        t["embeddings.LayerNorm.bias"][3] = np.inf
+
+    _edit_weights(bert_dir, poison)
+    with pytest.raises(ValueError, match=r"'embeddings.LayerNorm.bias'.*corrupted.*index \(3,\)"):
+        from_pretrained(bert_dir)
+
+
+def test_large_but_plausible_values_load(bert_dir):
+    # float16's largest value is far from the corruption threshold.
+    _edit_weights(bert_dir, lambda t: t["embeddings.LayerNorm.bias"].__setitem__(0, 65504.0))
+    assert from_pretrained(bert_dir).num_layers == 1
+
+
+def test_model_type_contradicting_architectures_is_refused(bert_dir):
+    _edit_config(bert_dir, model_type="roberta")  # architectures still says BertModel
+    with pytest.raises(ValueError) as info:
+        from_pretrained(bert_dir)
+    message = str(info.value)
+    assert "model_type='roberta'" in message and "'BertModel'" in message
+    assert "contradicts" in message and "['bert', 'gpt2', 'llama']" in message
+
+
+def test_matching_model_type_and_architecture_load(bert_dir):
+    _edit_config(bert_dir, model_type="bert", architectures=["BertModel"])
+    assert from_pretrained(bert_dir).num_layers == 1

@@ -101,3 +101,11 @@ def test_wrong_types_are_refused():
                 vocabulary_size=150,
             )
         )
+
+
+def test_from_keras_hub_refuses_non_finite_weights():
+    hub = keras_hub.models.BertBackbone(**SIZES)
+    variable = next(v for v in hub.weights if v.path.endswith("query/kernel"))
+    variable.assign(np.full(variable.shape, np.nan, "float32"))
+    with pytest.raises(ValueError, match=r"query/kernel.*keras-hub BertBackbone.*corrupted"):
+        from_keras_hub(hub)

@@ -18,6 +18,36 @@ INDEX_FILE = "model.safetensors.index.json"
 # Weight files tfzoo does not open: pickles run code when loaded; the others are not safetensors.
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _OTHER_FILES = ("tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+# No trained weight comes near this magnitude (float16 tops out at 65504); a value beyond it is
+# damaged bytes (0x7f7f7f7f reads as 3.4e38, a finite float32), not a parameter.
+MAX_ABS_WEIGHT = 1e15
+
+
+def check_weights(array, name, source):
+    """Raises `ValueError` unless every value of `array` is finite and below `MAX_ABS_WEIGHT`.
+
+    One pass over the tensor (`max(abs(x))` is NaN as soon as one value is), run on every tensor
+    as it is loaded: a checkpoint with overwritten bytes fails here, naming the tensor, instead
+    of giving a model whose outputs are NaN or huge.
+
+    Args:
+        array: NumPy array. The loaded tensor.
+        name: string. The tensor's name, repeated in the error.
+        source: string. Where it was read from (a file path), repeated in the error.
+    """
+    array = np.asarray(array)
+    if array.size == 0 or not np.issubdtype(array.dtype, np.floating):
+        return array
+    peak = np.max(np.abs(array))
+    if np.isfinite(peak) and peak <= MAX_ABS_WEIGHT:
+        return array
+    bad = ~np.isfinite(array) | (np.abs(array) > MAX_ABS_WEIGHT)
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(
+        f"Tensor {name!r} in {source} looks corrupted: {int(bad.sum())} of its {array.size} "
+        f"values are NaN, infinite or beyond {MAX_ABS_WEIGHT:g} (e.g. {array[index]!r} at index "
+        f"{index}). Re-save or re-copy the checkpoint; tfzoo does not load damaged weights."
+    )
 
 
 def conversion_command(path, architecture=None):
@@ -129,15 +159,22 @@ class SafetensorsCheckpoint:
         return name in self._where
 
     def get(self, name):
-        """The tensor `name` as a float32 NumPy array."""
+        """The tensor `name` as a float32 NumPy array.
+
+        Raises:
+            ValueError: if the tensor holds NaN, infinite or absurdly large values (a damaged
+                file; see `check_weights`).
+        """
         if name not in self._where:
             raise KeyError(name)
         file = self._where[name]
         handle = self._handles[file]
         if handle.get_slice(name).get_dtype() == "BF16":
             # NumPy has no bfloat16, so safetensors cannot return it: decode it here.
-            return _read_bfloat16(os.path.join(self.path, file), name)
-        return np.asarray(handle.get_tensor(name), dtype=np.float32)
+            array = _read_bfloat16(os.path.join(self.path, file), name)
+        else:
+            array = np.asarray(handle.get_tensor(name), dtype=np.float32)
+        return check_weights(array, name, os.path.join(self.path, file))
 
 
 def _read_bfloat16(file, name):

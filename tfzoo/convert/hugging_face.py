@@ -20,12 +20,26 @@ SUPPORTED_MODEL_TYPES = tuple(f.MODEL_TYPE for f in FAMILIES)
 _TIED_ATOL = 1e-6
 
 
+def _model_types(family):
+    return tuple(getattr(family, "MODEL_TYPES", (family.MODEL_TYPE,)))
+
+
 def _family_and_architecture(config, path):
     architectures = config.get("architectures") or []
     model_type = config.get("model_type")
     for architecture in architectures:
         for family in FAMILIES:
             if architecture in family.ARCHITECTURES:
+                if model_type is not None and model_type not in _model_types(family):
+                    # e.g. model_type "roberta" with BertModel weights: converting it as BERT
+                    # would silently drop RoBERTa's position offset; refuse the contradiction.
+                    raise ValueError(
+                        f"config.json in {path!r} contradicts itself: model_type={model_type!r} "
+                        f"but architectures={architectures} names the {family.MODEL_TYPE} "
+                        f"architecture {architecture!r}. Fix config.json so both name the same "
+                        f"model (model_type={family.MODEL_TYPE!r} for {architecture}); tfzoo "
+                        f"converts model types {list(SUPPORTED_MODEL_TYPES)}."
+                    )
                 return family, architecture
     if architectures:
         raise ValueError(
@@ -152,8 +166,9 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
 
     Raises:
         ValueError: no config or weights, pickled weights only, an unsupported architecture,
-            a missing tensor, a shape mismatch, or a vocabulary size that disagrees with the
-            embedding.
+            a `model_type` that contradicts `architectures`, a missing tensor, a shape
+            mismatch, a vocabulary size that disagrees with the embedding, or a tensor holding
+            NaN, infinite or absurdly large (> 1e15) values (a damaged file).
 
     Example:
 

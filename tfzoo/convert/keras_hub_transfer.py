@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from tfzoo.convert.checkpoint_io import check_weights
 from tfzoo.models import BertBackbone, GPTBackbone
 
 _BERT_EPSILON = 1e-12
@@ -97,7 +98,10 @@ def _transfer(pairs, hub, to_zoo):
                 f"{tuple(zoo_var.shape)}."
             )
         src, dst = (hub_var, zoo_var) if to_zoo else (zoo_var, hub_var)
-        dst.assign(np.asarray(src.numpy(), dtype=np.float32))
+        value = np.asarray(src.numpy(), dtype=np.float32)
+        if to_zoo:  # the keras-hub weights came from files: refuse damaged ones by name
+            check_weights(value, path, f"the keras-hub {type(hub).__name__}")
+        dst.assign(value)
 
 
 def _kind(hub):
