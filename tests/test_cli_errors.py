@@ -201,6 +201,41 @@ def test_export_and_compress_source_is_not_a_model(capsys, work, source, expecte
     _fails_in_one_line(capsys, work, ["compress", "prune", source, "out/p.keras"], expected)
 
 
+# --- build --set values, export --quantize without calibration -------------------------------------
+
+BAD_SET = [
+    ("hidden_dim=abc", ["hidden_dim must be a whole number", "hidden_dim=128", "Fix"]),
+    ("num_layers=2.5", ["--set num_layers=2.5", "must be a whole number", "Fix"]),
+    ("num_layers=true", ["--set num_layers=true", "must be a whole number"]),
+    ("dropout=high", ["dropout must be a number", "dropout=0.1", "Fix"]),
+    ("activation=3", ["activation must be a string", "Fix"]),
+    ("no_such_key=1", ["Unknown override(s) ['no_such_key']", "hidden_dim", "Fix"]),
+    ("hidden_dim=-16", ["hidden_dim=-16", "Fix"]),
+    ("num_heads=0", ["num_heads=0", "Fix"]),
+    ("head_dim=abc", ["head_dim=abc", "Fix"]),
+    ("dtype=7", ["dtype=7", "Fix"]),
+]
+
+
+@pytest.mark.parametrize("setting, expected", BAD_SET, ids=[c[0] for c in BAD_SET])
+def test_build_bad_set_value_is_one_line(capsys, work, setting, expected):
+    _fails_in_one_line(capsys, work, ["build", "bert-tiny", "--set", setting], *expected)
+
+
+def test_build_set_accepts_an_int_for_a_float(capsys):
+    assert main(["build", "bert-tiny", "--set", "dropout=0", "--set", "num_layers=1"]) == 0
+    assert "bert-tiny (BertBackbone)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["int8", "int8-full"])
+def test_export_calibrated_quantize_without_data_names_the_flags(capsys, work, model_file, mode):
+    line = _fails_in_one_line(
+        capsys, work, ["export", model_file, "out.tflite", "--quantize", mode], f"--quantize {mode}"
+    )
+    assert "--calibration-data" in line and "--calibration-tokenizer" in line
+    assert "representative_data" not in line  # the Python argument means nothing here
+
+
 # --- output that cannot be written, and output that exists ----------------------------------------
 
 

@@ -226,6 +226,53 @@ def _parse_overrides(pairs):
     return overrides
 
 
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _known_values(name, task):
+    """The values `name` builds with: the model classes' defaults, then the preset's."""
+    import inspect
+
+    import tfzoo
+    from tfzoo.zoo.registry import FAMILIES
+
+    preset = tfzoo.get_config(name)
+    family = FAMILIES[preset["family"]]
+    classes = [family["backbone"], family["tasks"].get(task)]
+    values = {}
+    for cls in filter(None, classes):
+        for parameter in inspect.signature(cls.__init__).parameters.values():
+            if parameter.default is not inspect.Parameter.empty:
+                values.setdefault(parameter.name, parameter.default)
+    values.update(preset["config"])
+    return values
+
+
+def _check_override_types(name, overrides, known):
+    """Each `--set` value must have the type of the model's own value (`hidden_dim=abc` fails).
+
+    Keys whose default is `None` (e.g. `head_dim`) are checked by the model itself.
+    """
+    for key, value in overrides.items():
+        default = known.get(key)
+        if default is None:
+            continue
+        kind = type(default)
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True  # --set dropout=0 means 0.0
+        if not ok:
+            shown = json.dumps(default) if kind is not str else default
+            raise UserError(
+                f"--set {key}={_shown(value)}: {key} must be {_KINDS.get(kind, kind.__name__)} "
+                f"({name} has {key}={shown}). Fix: e.g. --set {key}={shown}"
+            )
+
+
+def _shown(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _cmd_build(args):
     import tfzoo
 
@@ -235,9 +282,19 @@ def _cmd_build(args):
     if args.output:
         _check_keras_output(args.output, args.overwrite, "--output")
     try:
+        _check_override_types(args.name, overrides, _known_values(args.name, args.task))
         model = tfzoo.build(args.name, task=args.task, **overrides)
-    except ValueError as e:
-        raise UserError(str(e)) from e
+    except (TypeError, ValueError, ArithmeticError) as e:
+        if isinstance(e, UserError):
+            raise
+        # The model rejected a value (ValueError names it) or choked on it (TypeError,
+        # ZeroDivisionError): either way one of the --set values is wrong.
+        given = " ".join(f"--set {k}={_shown(v)}" for k, v in overrides.items())
+        message = _one_line(e)
+        if given and "Fix" not in message:
+            end = "" if message.endswith(".") else "."
+            message = f"{message}{end} Fix: correct or drop {given}."
+        raise UserError(message) from e
     print(f"{args.name} ({type(model).__name__}): {model.count_params():,} parameters")
     if args.output:
         _save_keras(model, args.output, args.overwrite)
@@ -586,15 +643,26 @@ def _cmd_export(args):
             calibration.append(
                 {k: _to_numpy(v).astype("int32") for k, v in enc.items() if k in names}
             )
-    export(
-        model,
-        args.output,
-        format=args.format,
-        quantize=args.quantize,
-        representative_data=calibration,
-        sequence_length=args.sequence_length,
-        overwrite=args.overwrite,
-    )
+    try:
+        export(
+            model,
+            args.output,
+            format=args.format,
+            quantize=args.quantize,
+            representative_data=calibration,
+            sequence_length=args.sequence_length,
+            overwrite=args.overwrite,
+        )
+    except ValueError as e:
+        # The library names its Python argument; here the user needs the command's flags.
+        if calibration is None and "representative_data" in str(e):
+            raise UserError(
+                f"--quantize {args.quantize} needs calibration data to set activation ranges "
+                f"(a quantization-aware model needs none). Fix: add --calibration-data "
+                f"movie_reviews|sms_spam|FILE.csv --calibration-tokenizer DIR, or use "
+                f"--quantize dynamic."
+            ) from e
+        raise
     return 0
 
 
