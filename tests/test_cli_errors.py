@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from tfzoo import cli
+from tfzoo import _startup, cli
 from tfzoo.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -326,9 +326,9 @@ def test_every_help_shows_examples(capsys, argv):
 
 def test_a_command_that_returns_its_metrics_exits_0(monkeypatch):
     # `tfzoo train` returns the metrics dict; the console script must exit 0, not print it.
-    import tfzoo.train.cli
+    import tfzoo.cli.train
 
-    monkeypatch.setattr(tfzoo.train.cli, "run_train", lambda args: {"loss": [0.5]})
+    monkeypatch.setattr(tfzoo.cli.train, "run", lambda args: {"loss": [0.5]})
     assert main(["train", "classify", "--output", "unused"]) == 0
 
 
@@ -340,7 +340,7 @@ def test_startup_notices_are_held_and_other_lines_kept(capfd, monkeypatch):
     monkeypatch.delenv("TFZOO_DEBUG", raising=False)
     for name in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND"):  # restored after the test
         monkeypatch.setenv(name, os.environ.get(name, "3" if "TF" in name else "tensorflow"))
-    cli.hold_startup_lines()
+    _startup.hold_startup_lines()
     os.write(
         2,
         b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -348,23 +348,23 @@ def test_startup_notices_are_held_and_other_lines_kept(capfd, monkeypatch):
         b"I0000 00:00:1 1 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
         b"E0000 a real error stays visible\n",
     )
-    cli.release_startup_lines()
+    _startup.release_startup_lines()
     err = capfd.readouterr().err
     assert err == "E0000 a real error stays visible\n"
 
 
 def test_startup_capture_is_off_for_the_library(capfd, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["python", "train.py"])
-    cli.hold_startup_lines()
-    assert cli._capture is None
+    _startup.hold_startup_lines()
+    assert _startup._capture is None
 
 
 def test_a_failing_import_still_shows_its_traceback():
-    # cli.py imports only the standard library at the top, so it loads without TensorFlow.
+    # _startup.py imports only the standard library, so it loads without TensorFlow.
     code = (
         "import importlib.util, sys\n"
         "sys.argv[0] = '/usr/bin/tfzoo'\n"
-        f"spec = importlib.util.spec_from_file_location('c', {os.path.join(ROOT, 'tfzoo', 'cli.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('c', {os.path.join(ROOT, 'tfzoo', '_startup.py')!r})\n"
         "c = importlib.util.module_from_spec(spec); spec.loader.exec_module(c)\n"
         "c.hold_startup_lines()\n"
         "import os; os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on.\\n')\n"

@@ -7,8 +7,8 @@ tfzoo.export(model, "out/bert-mini-int8.tflite", quantize="int8", representative
 """
 
 # First, before TensorFlow loads: the `tfzoo` command (only) holds TensorFlow's C++ start-up
-# notices; see tfzoo/cli.py. tfzoo.cli imports nothing but the standard library at this point.
-from tfzoo.cli import hold_startup_lines as _hold_startup_lines  # isort: skip
+# notices; see tfzoo/_startup.py (standard library only). The library never imports tfzoo.cli.
+from tfzoo._startup import hold_startup_lines as _hold_startup_lines  # isort: skip
 
 _hold_startup_lines()
 

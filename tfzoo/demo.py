@@ -184,8 +184,6 @@ def _settings_guard(output, overwrite, settings):
     """
     import shutil
 
-    from tfzoo.cli import UserError
-
     path = os.path.join(output, "run.json")
     if os.path.exists(path):
         with open(path) as f:
@@ -194,7 +192,7 @@ def _settings_guard(output, overwrite, settings):
             changed = sorted(k for k in set(previous) | set(settings)
                              if previous.get(k) != settings.get(k))  # fmt: skip
             if not overwrite:
-                raise UserError(
+                raise ValueError(
                     f"--output {output} holds a demo run made with other settings "
                     f"({', '.join(changed)} differ); its weights would be reused. Fix: choose "
                     "another --output, or pass --overwrite to start that folder afresh."
@@ -222,39 +220,44 @@ def _file_sha256(path):
     return digest.hexdigest()
 
 
+def check_output_folder(output, overwrite):
+    """Fails unless `output` is new, empty, an earlier demo run, or `overwrite` is set."""
+    if os.path.isdir(output) and not overwrite:
+        present = os.listdir(output)
+        if present and not any(name.startswith(_DEMO_PREFIXES) for name in present):
+            raise ValueError(
+                f"--output {output} already holds files that are not from a tfzoo demo run "
+                f"({', '.join(sorted(present)[:3])}{', ...' if len(present) > 3 else ''}); pass "
+                "--overwrite to write into it anyway, or choose another --output."
+            )
+
+
 def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
     """Checks the output folder, the CSV and the checkpoint; returns (data, tokenizer).
 
     Runs before any training, so `tfzoo demo --data bad.csv` fails within seconds.
     """
-    from tfzoo.cli import UserError, check_output_path
     from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config
     from tfzoo.convert.hugging_face import _family_and_architecture
     from tfzoo.data import load_csv, load_movie_reviews
     from tfzoo.text import tokenizer_from_pretrained
 
-    if os.path.isdir(output) and not overwrite:
-        present = os.listdir(output)
-        if present and not any(name.startswith(_DEMO_PREFIXES) for name in present):
-            raise UserError(
-                f"--output {output} already holds files that are not from a tfzoo demo run "
-                f"({', '.join(sorted(present)[:3])}{', ...' if len(present) > 3 else ''}); pass "
-                "--overwrite to write into it anyway, or choose another --output."
-            )
-    check_output_path(output, overwrite=True, option="--output", directory=True)
+    check_output_folder(output, overwrite)
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(f"--output {output} is a file, not a directory; choose another --output.")
 
     if data_csv:
         data = load_csv(data_csv, split=True)
         empty = [n for n in ("train", "validation", "test") if len(getattr(data, n)) == 0]
         if empty:
-            raise UserError(
+            raise ValueError(
                 f"{data_csv} has {data.num_rows} rows, too few for the demo: its "
                 f"{' and '.join(empty)} split(s) got no text (texts are split 80/10/10 by hash). "
                 "Fix: give a CSV with at least a few dozen distinct texts."
             )
         labels = np.concatenate([data.train.labels, data.validation.labels, data.test.labels])
         if len(np.unique(labels)) < 2:
-            raise UserError(
+            raise ValueError(
                 f"{data_csv}: every row has label {int(labels[0])}; a classifier needs at least "
                 "two classes. Fix: add rows of the other class(es)."
             )
@@ -264,7 +267,7 @@ def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
     config = read_config(model_dir)  # a directory with config.json, else a clear ValueError
     family, architecture = _family_and_architecture(config, model_dir)
     if "classification" not in family.TASKS:
-        raise UserError(
+        raise ValueError(
             f"--model {model_dir} is a {family.MODEL_TYPE} checkpoint; the demo fine-tunes a "
             "classifier and needs a BERT-style encoder. Fix: pass a BERT checkpoint directory."
         )

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tfzoo.train.cli import main
+from tfzoo.cli.train import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = [
@@ -38,7 +38,7 @@ TINY = [
 
 
 def _run(argv):
-    code = f"from tfzoo.train.cli import main; main({argv!r})"
+    code = f"from tfzoo.cli.train import main; main({argv!r})"
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     return subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, timeout=600, text=True

@@ -1,7 +1,7 @@
 """`tfzoo train mlm|clm|classify|distill`: train a zoo model from the command line.
 
-The lead wires `add_train_parser(subparsers)` into the `tfzoo` command; `main(argv)` runs it
-standalone (`python -c "from tfzoo.train.cli import main; main(['classify', ...])"`).
+`main(argv)` runs it alone, without the leading `train`
+(`python -c "from tfzoo.cli.train import main; main(['classify', ...])"`).
 """
 
 import argparse
@@ -9,6 +9,9 @@ import json
 import os
 import sys
 import time
+
+from tfzoo.cli.common import positive
+from tfzoo.cli.errors import UserError, check_keras_file, check_output_path
 
 TASKS = ("mlm", "clm", "classify", "distill")
 DATA = ("movie_reviews", "sms_spam", "news")
@@ -28,10 +31,6 @@ checkpoints (checkpoints/); a killed run restarted with --resume continues at th
 """
 
 
-class UserError(ValueError):
-    """A problem with the command line or the data: one line, exit code 2."""
-
-
 def _override(text):
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--override takes key=value, got {text!r}")
@@ -43,21 +42,8 @@ def _override(text):
     return key, value
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def add_train_parser(subparsers):
-    """Adds the `train` command (with `mlm`, `clm`, `classify`, `distill`) to `subparsers`.
-
-    Example:
-
-    >>> parser = argparse.ArgumentParser(prog="tfzoo")
-    >>> tfzoo.train.cli.add_train_parser(parser.add_subparsers(dest="command"))
-    """
+def add_parser(subparsers):
+    """Adds the `train` command (with `mlm`, `clm`, `classify`, `distill`) to `subparsers`."""
     train = subparsers.add_parser(
         "train",
         help="train a zoo model (mlm, clm, classify, distill)",
@@ -102,13 +88,13 @@ def add_train_parser(subparsers):
         )
         p.add_argument(
             "--max-examples",
-            type=_positive,
+            type=positive,
             default=None,
             help="use only the first N training texts (quick runs)",
         )
-        p.add_argument("--epochs", type=_positive, default=1)
-        p.add_argument("--batch-size", type=_positive, default=32, help="global batch size")
-        p.add_argument("--sequence-length", type=_positive, default=128)
+        p.add_argument("--epochs", type=positive, default=1)
+        p.add_argument("--batch-size", type=positive, default=32, help="global batch size")
+        p.add_argument("--sequence-length", type=positive, default=128)
         p.add_argument(
             "--learning-rate", type=float, default=5e-5 if task in ("classify", "distill") else 1e-4
         )
@@ -121,9 +107,9 @@ def add_train_parser(subparsers):
         )
         p.add_argument("--mixed-precision", default="float32", choices=PRECISIONS)
         p.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
-        p.add_argument("--steps-per-execution", type=_positive, default=1)
-        p.add_argument("--save-every-steps", type=_positive, default=200)
-        p.add_argument("--keep-checkpoints", type=_positive, default=3)
+        p.add_argument("--steps-per-execution", type=positive, default=1)
+        p.add_argument("--save-every-steps", type=positive, default=200)
+        p.add_argument("--keep-checkpoints", type=positive, default=3)
         p.add_argument(
             "--resume",
             action="store_true",
@@ -146,7 +132,7 @@ def add_train_parser(subparsers):
                 default=0.5,
                 help="weight of the soft-target loss (1 - alpha: labels)",
             )
-        p.set_defaults(func=run_train)
+        p.set_defaults(func=run)
     return train
 
 
@@ -280,10 +266,8 @@ def _write_json(path, value):
     os.replace(temp, path)
 
 
-def run_train(args):
+def run(args):
     """Runs one `tfzoo train ...` command from parsed arguments; returns the metrics dict."""
-    from tfzoo.cli import check_keras_file, check_output_path
-
     task = args.train_task
     output = args.output
     model_path = os.path.join(output, "model.keras")
@@ -443,26 +427,18 @@ def run_train(args):
 
 
 def main(argv=None):
-    """Standalone entry point: `main(["classify", "--output", "runs/x", ...])`.
+    """Runs `tfzoo train ARGV...`: `main(["classify", "--output", "runs/x", ...])`.
 
-    Returns 0 on success; user errors print one line to stderr and exit with code 2.
+    Returns 0 on success; a user error prints one line to stderr and exits with code 2.
     """
-    parser = argparse.ArgumentParser(prog="tfzoo")
-    sub = parser.add_subparsers(dest="command")
-    add_train_parser(sub)
+    from tfzoo.cli import main as tfzoo_main
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] != "train":
         argv = ["train"] + argv
-    args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except UserError as error:
-        print(f"tfzoo train: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (ValueError, OSError) as error:  # found deeper (data, tokenizer, files, arguments)
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"tfzoo train: error: {message}", file=sys.stderr)
-        raise SystemExit(2) from None
+    code = tfzoo_main(argv)
+    if code:
+        raise SystemExit(code)
     return 0
 
 
