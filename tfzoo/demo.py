@@ -266,9 +266,10 @@ def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
 
     config = read_config(model_dir)  # a directory with config.json, else a clear ValueError
     family, architecture = _family_and_architecture(config, model_dir)
-    if "classification" not in family.TASKS:
+    if "classification" not in family.tasks:
+        model_type = family.converters["hugging_face"].MODEL_TYPE
         raise ValueError(
-            f"--model {model_dir} is a {family.MODEL_TYPE} checkpoint; the demo fine-tunes a "
+            f"--model {model_dir} is a {model_type} checkpoint; the demo fine-tunes a "
             "classifier and needs a BERT-style encoder. Fix: pass a BERT checkpoint directory."
         )
     SafetensorsCheckpoint(model_dir, architecture=architecture)  # weights present and readable

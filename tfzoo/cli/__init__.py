@@ -12,13 +12,11 @@ the traceback anyway.
 """
 
 import argparse
-import os
-import sys
 import textwrap
 
 from tfzoo.cli import build, compress, demo, export, models, train, verify, viz
-from tfzoo.cli.common import Parser
-from tfzoo.cli.errors import UserError, check_keras_file, check_output_path, one_line
+from tfzoo.cli.common import Parser, run_parser
+from tfzoo.cli.errors import UserError, check_keras_file, check_output_path
 from tfzoo.cli.startup import quiet_tensorflow
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "check_keras_file", "check_output_path", "main"]
@@ -57,20 +55,4 @@ def build_parser():
 def main(argv=None):
     """Runs `tfzoo ARGV...`; returns the exit code (2 for a user mistake, in one line)."""
     quiet_tensorflow()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        result = args.func(args)
-    except (ValueError, OSError, ModuleNotFoundError) as e:  # UserError is a ValueError
-        if os.environ.get("TFZOO_DEBUG"):
-            raise
-        print(f"tfzoo {args.command}: error: {one_line(e)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    # `tfzoo train` returns its metrics dict: success. Commands that fail softly return 1.
-    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    return run_parser(build_parser(), argv)

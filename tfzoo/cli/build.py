@@ -48,11 +48,11 @@ def _known_values(name, task):
     import inspect
 
     import tfzoo
-    from tfzoo.zoo.registry import FAMILIES
+    from tfzoo.zoo import FAMILIES
 
     preset = tfzoo.get_config(name)
     family = FAMILIES[preset["family"]]
-    classes = [family["backbone"], family["tasks"].get(task)]
+    classes = [family.backbone, family.tasks.get(task)]
     values = {}
     for cls in filter(None, classes):
         for parameter in inspect.signature(cls.__init__).parameters.values():

@@ -2,9 +2,10 @@
 
 import argparse
 import os
+import sys
 import textwrap
 
-from tfzoo.cli.errors import UserError, check_keras_file, check_keras_output
+from tfzoo.cli.errors import UserError, check_keras_file, check_keras_output, one_line
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,3 +77,27 @@ def to_numpy(x):
     import numpy as np
 
     return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+
+
+def run_parser(parser, argv=None):
+    """Parses `argv` with `parser` and runs the chosen command's handler; returns the exit code.
+
+    A user mistake (`ValueError`, `OSError`, a missing optional module) is one line on stderr and
+    exit code 2; set `TFZOO_DEBUG=1` for the full traceback.
+    """
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+    except (ValueError, OSError, ModuleNotFoundError) as e:  # UserError is a ValueError
+        if os.environ.get("TFZOO_DEBUG"):
+            raise
+        print(f"tfzoo {args.command}: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    # `tfzoo train` returns its metrics dict: success. Commands that fail softly return 1.
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from tfzoo.cli.common import positive
+from tfzoo.cli.common import Parser, positive, run_parser
 from tfzoo.cli.errors import UserError, check_keras_file, check_output_path
 
 TASKS = ("mlm", "clm", "classify", "distill")
@@ -431,12 +431,15 @@ def main(argv=None):
 
     Returns 0 on success; a user error prints one line to stderr and exits with code 2.
     """
-    from tfzoo.cli import main as tfzoo_main
+    from tfzoo.cli.startup import quiet_tensorflow
 
+    quiet_tensorflow()
+    parser = Parser(prog="tfzoo")
+    add_parser(parser.add_subparsers(dest="command", metavar="command"))
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] != "train":
         argv = ["train"] + argv
-    code = tfzoo_main(argv)
+    code = run_parser(parser, argv)
     if code:
         raise SystemExit(code)
     return 0

@@ -1,8 +1,9 @@
 """`from_pretrained` / `save_pretrained`: local Hugging Face directories <-> tfzoo models.
 
-Reads and writes `config.json` + safetensors only (never pickles, never downloads). The weight
-mapping of each family is one slot table (`tfzoo/convert/hf_bert.py`, `hf_gpt2.py`,
-`hf_llama.py`) walked in both directions.
+Reads and writes `config.json` + safetensors only (never pickles, never downloads). Each family
+that declares a `"hugging_face"` converter (`tfzoo/models/bert/bert_hf.py`, `gpt/gpt_hf.py`,
+`llama/llama_hf.py`) gives one slot table, walked here in both directions; a checkpoint is
+matched to its family by `architectures`, else by `model_type`.
 """
 
 import os
@@ -10,34 +11,43 @@ import warnings
 
 import numpy as np
 
-from tfzoo.convert import hf_bert, hf_gpt2, hf_llama
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
+from tfzoo.zoo import FAMILIES
 
-FAMILIES = (hf_bert, hf_gpt2, hf_llama)
-SUPPORTED_ARCHITECTURES = tuple(a for f in FAMILIES for a in f.ARCHITECTURES)
-SUPPORTED_MODEL_TYPES = tuple(f.MODEL_TYPE for f in FAMILIES)
+# The zoo's families that declare a Hugging Face converter, by the `model_type` it reads.
+HF_FAMILIES = {
+    f.converters["hugging_face"].MODEL_TYPE: f
+    for f in FAMILIES.values()
+    if "hugging_face" in f.converters
+}
+SUPPORTED_ARCHITECTURES = tuple(
+    a for f in HF_FAMILIES.values() for a in f.converters["hugging_face"].ARCHITECTURES
+)
+SUPPORTED_MODEL_TYPES = tuple(HF_FAMILIES)
 # Absolute tolerance under which a tied tensor stored twice counts as the same tensor.
 _TIED_ATOL = 1e-6
 
 
-def _model_types(family):
-    return tuple(getattr(family, "MODEL_TYPES", (family.MODEL_TYPE,)))
+def _model_types(converter):
+    return tuple(getattr(converter, "MODEL_TYPES", (converter.MODEL_TYPE,)))
 
 
 def _family_and_architecture(config, path):
+    """The zoo `Family` whose Hugging Face converter reads `config`, and the architecture."""
     architectures = config.get("architectures") or []
     model_type = config.get("model_type")
     for architecture in architectures:
-        for family in FAMILIES:
-            if architecture in family.ARCHITECTURES:
-                if model_type is not None and model_type not in _model_types(family):
+        for family in HF_FAMILIES.values():
+            converter = family.converters["hugging_face"]
+            if architecture in converter.ARCHITECTURES:
+                if model_type is not None and model_type not in _model_types(converter):
                     # e.g. model_type "roberta" with BertModel weights: converting it as BERT
                     # would silently drop RoBERTa's position offset; refuse the contradiction.
                     raise ValueError(
                         f"config.json in {path!r} contradicts itself: model_type={model_type!r} "
-                        f"but architectures={architectures} names the {family.MODEL_TYPE} "
+                        f"but architectures={architectures} names the {converter.MODEL_TYPE} "
                         f"architecture {architecture!r}. Fix config.json so both name the same "
-                        f"model (model_type={family.MODEL_TYPE!r} for {architecture}); tfzoo "
+                        f"model (model_type={converter.MODEL_TYPE!r} for {architecture}); tfzoo "
                         f"converts model types {list(SUPPORTED_MODEL_TYPES)}."
                     )
                 return family, architecture
@@ -46,33 +56,36 @@ def _family_and_architecture(config, path):
             f"{path!r} holds a {architectures[0]!r} checkpoint (model_type={model_type!r}), which "
             f"tfzoo cannot convert. Supported architectures: {list(SUPPORTED_ARCHITECTURES)}."
         )
-    for family in FAMILIES:
-        if model_type == family.MODEL_TYPE:  # no `architectures`: the bare model
-            return family, next(iter(family.ARCHITECTURES))
+    if isinstance(model_type, str) and model_type in HF_FAMILIES:
+        # No `architectures`: the bare model.
+        family = HF_FAMILIES[model_type]
+        return family, next(iter(family.converters["hugging_face"].ARCHITECTURES))
     raise ValueError(
         f"{path!r} has model_type={model_type!r} and no supported `architectures`. tfzoo converts "
         f"model types {list(SUPPORTED_MODEL_TYPES)} (architectures {list(SUPPORTED_ARCHITECTURES)})."
     )
 
 
-def _prefix(family, checkpoint):
+def _prefix(converter, checkpoint):
     """`"bert."`-style prefix if the checkpoint was saved from a head model, else `""`."""
-    return family.PREFIX if any(k.startswith(family.PREFIX) for k in checkpoint.keys()) else ""
+    return (
+        converter.PREFIX if any(k.startswith(converter.PREFIX) for k in checkpoint.keys()) else ""
+    )
 
 
-def _lookup(family, checkpoint, name):
+def _lookup(converter, checkpoint, name):
     """The checkpoint name of `name`, accepting pre-rename names (`LayerNorm.gamma`)."""
     if name in checkpoint:
         return name
-    for new, old in family.LEGACY_SUFFIXES.items():
+    for new, old in converter.LEGACY_SUFFIXES.items():
         if name.endswith(new) and name[: -len(new)] + old in checkpoint:
             return name[: -len(new)] + old
     return None
 
 
-def _check_vocabulary(family, config, checkpoint, slot_table, path):
+def _check_vocabulary(converter, config, checkpoint, slot_table, path):
     embedding = slot_table[0]  # every table starts with the token embedding
-    stored = _lookup(family, checkpoint, embedding.name)
+    stored = _lookup(converter, checkpoint, embedding.name)
     if stored is None:
         return  # reported as a missing tensor
     rows = checkpoint.get(stored).shape[0]
@@ -84,14 +97,14 @@ def _check_vocabulary(family, config, checkpoint, slot_table, path):
         )
 
 
-def _load_into(model, family, config, checkpoint, path):
+def _load_into(model, converter, config, checkpoint, path):
     """Fills `model`'s variables from `checkpoint`; returns the names of unused tensors."""
-    prefix = _prefix(family, checkpoint)
-    table = family.slots(model, prefix)
-    _check_vocabulary(family, config, checkpoint, table, path)
+    prefix = _prefix(converter, checkpoint)
+    table = converter.slots(model, prefix)
+    _check_vocabulary(converter, config, checkpoint, table, path)
     missing, skipped, used = [], [], set()
     for slot in table:
-        stored = _lookup(family, checkpoint, slot.name)
+        stored = _lookup(converter, checkpoint, slot.name)
         if stored is None:
             (skipped if slot.optional else missing).append(slot.name)
     if missing:
@@ -101,7 +114,7 @@ def _load_into(model, family, config, checkpoint, path):
             f"as the weights?"
         )
     for slot in table:
-        stored = _lookup(family, checkpoint, slot.name)
+        stored = _lookup(converter, checkpoint, slot.name)
         if stored is None:
             continue
         array = checkpoint.get(stored)
@@ -113,7 +126,7 @@ def _load_into(model, family, config, checkpoint, path):
             )
         slot.write(array)
         used.add(stored)
-    for alias, source in family.TIED.items():
+    for alias, source in converter.TIED.items():
         alias = alias.replace("{p}", prefix)
         source = source.replace("{p}", prefix)
         if alias in checkpoint and source in checkpoint and alias not in used:
@@ -124,7 +137,7 @@ def _load_into(model, family, config, checkpoint, path):
                     f"table). This checkpoint has untied weights, which tfzoo cannot represent."
                 )
             used.add(alias)
-    quiet = family.unused_weights(model)
+    quiet = converter.unused_weights(model)
     skipped = [name for name in skipped if not any(q in name for q in quiet)]
     if skipped:
         warnings.warn(
@@ -132,7 +145,7 @@ def _load_into(model, family, config, checkpoint, path):
             f"initial values (train them, e.g. fine-tune a classifier head).",
             stacklevel=3,
         )
-    ignored = {k for k in checkpoint.keys() if k.endswith(family.IGNORED_SUFFIXES)}
+    ignored = {k for k in checkpoint.keys() if k.endswith(converter.IGNORED_SUFFIXES)}
     return sorted(set(checkpoint.keys()) - used - ignored)
 
 
@@ -178,27 +191,28 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     path = os.fspath(path)
     config = read_config(path)
     family, architecture = _family_and_architecture(config, path)
+    converter = family.converters["hugging_face"]
     checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
-    if task is not None and task not in family.TASKS:
+    if task is not None and task not in family.tasks:
         raise ValueError(
-            f"Unknown task {task!r} for a {family.MODEL_TYPE} checkpoint. Supported: "
-            f"{sorted(family.TASKS)} (or task=None for the backbone)."
+            f"Unknown task {task!r} for a {converter.MODEL_TYPE} checkpoint. Supported: "
+            f"{sorted(family.tasks)} (or task=None for the backbone)."
         )
     try:
-        kwargs = family.backbone_kwargs(config)
+        kwargs = converter.backbone_kwargs(config)
     except KeyError as e:
         raise ValueError(f"config.json in {path!r} lacks the key {e.args[0]!r}.") from e
     if dtype is not None:
         kwargs["dtype"] = dtype
-    backbone = family.BACKBONE(**kwargs)
+    backbone = family.backbone(**kwargs)
     model = backbone
     if task is not None:
-        args = dict(family.task_defaults(config, task))
+        args = dict(converter.task_defaults(config, task))
         args.update(task_args)
-        model = family.TASKS[task](backbone, **args)
+        model = family.tasks[task](backbone, **args)
     elif task_args:
         raise ValueError(f"Task arguments {sorted(task_args)} need a `task`.")
-    unused = _load_into(model, family, config, checkpoint, path)
+    unused = _load_into(model, converter, config, checkpoint, path)
     if unused:
         warnings.warn(
             f"{len(unused)} tensor(s) of the {architecture} checkpoint in {path!r} are not used "
@@ -208,11 +222,11 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     return model
 
 
-def _family_of(model):
+def _converter_of(model):
     backbone = getattr(model, "backbone", model)
-    for family in FAMILIES:
-        if isinstance(backbone, family.BACKBONE):
-            return family
+    for family in HF_FAMILIES.values():
+        if isinstance(backbone, family.backbone):
+            return family.converters["hugging_face"]
     raise ValueError(
         f"save_pretrained converts tfzoo BERT, GPT and Llama models (backbones or tasks); received "
         f"a {type(model).__name__}."
@@ -241,18 +255,18 @@ def save_pretrained(model, path, overwrite=False):
     >>> model = tfzoo.build("bert-tiny", task="masked_lm")
     >>> tfzoo.save_pretrained(model, "out/bert-tiny-hf")
     """
-    family = _family_of(model)
-    architecture = family.architecture_of(model)
-    prefix = family.PREFIX if family.ARCHITECTURES[architecture] else ""
-    skip = tuple(prefix + s for s in family.NOT_SAVED.get(architecture, ()))
+    converter = _converter_of(model)
+    architecture = converter.architecture_of(model)
+    prefix = converter.PREFIX if converter.ARCHITECTURES[architecture] else ""
+    skip = tuple(prefix + s for s in converter.NOT_SAVED.get(architecture, ()))
     tensors = {}
-    for slot in family.slots(model, prefix):
+    for slot in converter.slots(model, prefix):
         if slot.name.startswith(skip) and skip:
             continue
         tensors[slot.name] = slot.read()
-    tensors.update(family.extra_tensors(model, prefix))
+    tensors.update(converter.extra_tensors(model, prefix))
     return write_checkpoint(
-        path, family.hf_config(model, architecture), tensors, overwrite=overwrite
+        path, converter.hf_config(model, architecture), tensors, overwrite=overwrite
     )
 
 

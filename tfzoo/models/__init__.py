@@ -1,4 +1,8 @@
-"""Model families assembled from `tfzoo.layers`: backbones and task heads."""
+"""Model families assembled from `tfzoo.layers`: backbones and task heads.
+
+Each family is one folder (`bert/`, `gpt/`, `llama/`, `seq2seq/`, `vit/`) that declares its
+backbone, tasks, presets and checkpoint converters as `FAMILY`; `tfzoo.zoo` reads them.
+"""
 
 from tfzoo.models.backbone import Backbone
 from tfzoo.models.bert import (
@@ -9,13 +13,12 @@ from tfzoo.models.bert import (
     BertTokenClassifier,
 )
 from tfzoo.models.causal_lm import CausalLM
+from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
-
-# Imported last: these packages register their families and presets with `tfzoo.zoo`.
-from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs  # noqa: E402
+from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.task import Task
-from tfzoo.models.vit import ViTBackbone, ViTClassifier  # noqa: E402
+from tfzoo.models.vit import ViTBackbone, ViTClassifier
 
 __all__ = [
     "Backbone",
@@ -25,6 +28,7 @@ __all__ = [
     "BertSentenceEmbedding",
     "BertTokenClassifier",
     "CausalLM",
+    "Family",
     "GPTBackbone",
     "LlamaBackbone",
     "Seq2SeqBackbone",

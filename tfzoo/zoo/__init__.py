@@ -1,19 +1,13 @@
-from tfzoo.zoo.presets import PRESETS
-from tfzoo.zoo.registry import (
-    FAMILIES,
-    build,
-    get_config,
-    list_models,
-    register_family,
-    register_preset,
-)
+"""The registry: zoo names -> configs, `build()`, `list_models()`, read from `tfzoo.models`."""
+
+from tfzoo.zoo.families import FAMILIES, FAMILY_MODULES, PRESETS
+from tfzoo.zoo.registry import build, get_config, list_models
 
 __all__ = [
     "FAMILIES",
+    "FAMILY_MODULES",
     "PRESETS",
     "build",
     "get_config",
     "list_models",
-    "register_family",
-    "register_preset",
 ]

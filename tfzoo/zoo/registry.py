@@ -4,48 +4,7 @@ import copy
 import difflib
 import inspect
 
-from tfzoo.models import (
-    BertBackbone,
-    BertClassifier,
-    BertMaskedLM,
-    BertSentenceEmbedding,
-    BertTokenClassifier,
-    CausalLM,
-    GPTBackbone,
-    LlamaBackbone,
-)
-from tfzoo.zoo.presets import PRESETS
-
-FAMILIES = {
-    "bert": {
-        "backbone": BertBackbone,
-        "tasks": {
-            "classification": BertClassifier,
-            "token_classification": BertTokenClassifier,
-            "masked_lm": BertMaskedLM,
-            "sentence_embedding": BertSentenceEmbedding,
-        },
-    },
-    "gpt": {"backbone": GPTBackbone, "tasks": {"causal_lm": CausalLM}},
-    "llama": {"backbone": LlamaBackbone, "tasks": {"causal_lm": CausalLM}},
-}
-
-
-def register_family(name, backbone, tasks):
-    """Adds a model family (a backbone class and its task classes) to the zoo."""
-    FAMILIES[name] = {"backbone": backbone, "tasks": dict(tasks)}
-
-
-def register_preset(name, family, config, description="", published_parameters=None):
-    """Adds a named preset of `family` to the zoo (used by the families outside this file)."""
-    if family not in FAMILIES:
-        raise ValueError(f"Unknown family {family!r}. Known: {sorted(FAMILIES)}.")
-    PRESETS[name] = {
-        "family": family,
-        "config": dict(config),
-        "description": description,
-        "published_parameters": published_parameters,
-    }
+from tfzoo.zoo.families import FAMILIES, PRESETS
 
 
 def _preset(name):
@@ -84,7 +43,7 @@ def get_config(name):
     >>> preset = tfzoo.get_config("bert-mini")   # preset.get("config") holds hidden_dim=256
     """
     preset = copy.deepcopy(_preset(name))
-    preset["tasks"] = sorted(FAMILIES[preset["family"]]["tasks"])
+    preset["tasks"] = sorted(FAMILIES[preset["family"]].tasks)
     return preset
 
 
@@ -112,15 +71,15 @@ def build(name, task=None, **overrides):
     """
     preset = _preset(name)
     family = FAMILIES[preset["family"]]
-    backbone_cls = family["backbone"]
+    backbone_cls = family.backbone
     task_cls = None
     if task is not None:
-        if task not in family["tasks"]:
+        if task not in family.tasks:
             raise ValueError(
                 f"Unknown task {task!r} for {name} ({preset['family']} family). Supported: "
-                f"{sorted(family['tasks'])}."
+                f"{sorted(family.tasks)}."
             )
-        task_cls = family["tasks"][task]
+        task_cls = family.tasks[task]
     backbone_keys = set(_arguments(backbone_cls)) | {"name"}
     task_keys = set(_arguments(task_cls)) if task_cls else set()
     unknown = sorted(set(overrides) - backbone_keys - task_keys)

@@ -1,7 +1,6 @@
 """The zoo table in Markdown, generated from the registry (`docs/zoo.md` is its output)."""
 
-from tfzoo.zoo.presets import PRESETS
-from tfzoo.zoo.registry import FAMILIES
+from tfzoo.zoo.families import FAMILIES, PRESETS
 
 
 def zoo_markdown():
@@ -20,7 +19,7 @@ def zoo_markdown():
     for name, preset in PRESETS.items():
         c = preset["config"]
         params = preset.get("published_parameters")
-        tasks = ", ".join(sorted(FAMILIES[preset["family"]]["tasks"]))
+        tasks = ", ".join(sorted(FAMILIES[preset["family"]].tasks))
         lines.append(
             f"| `{name}` | {preset['family']} | {c.get('num_layers', '-')} | {c.get('hidden_dim', '-')} "
             f"| {c.get('num_heads', '-')} | {c.get('num_key_value_heads', c.get('num_heads', '-'))} "

@@ -1,12 +1,32 @@
+"""BERT: `BertBackbone`, its four task models, the `bert-*` presets and the Hugging Face converter."""
+
+from tfzoo.models.bert import bert_hf
 from tfzoo.models.bert.bert_backbone import BertBackbone, mean_pool
+from tfzoo.models.bert.bert_presets import BERT_PRESETS
 from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
     BertMaskedLM,
     BertSentenceEmbedding,
     BertTokenClassifier,
 )
+from tfzoo.models.family import Family
+
+FAMILY = Family(
+    name="bert",
+    backbone=BertBackbone,
+    tasks={
+        "classification": BertClassifier,
+        "token_classification": BertTokenClassifier,
+        "masked_lm": BertMaskedLM,
+        "sentence_embedding": BertSentenceEmbedding,
+    },
+    presets=BERT_PRESETS,
+    converters={"hugging_face": bert_hf},
+)
 
 __all__ = [
+    "BERT_PRESETS",
+    "FAMILY",
     "BertBackbone",
     "BertClassifier",
     "BertMaskedLM",

@@ -1,21 +1,18 @@
 """Vision Transformer: `ViTBackbone`, `ViTClassifier` and the `vit-*` presets.
 
-Importing this package registers the `vit` family and its presets with `tfzoo.zoo`.
+`FAMILY` declares the `vit` family (task `"classification"`), which `tfzoo.zoo` reads.
 """
 
+from tfzoo.models.family import Family
 from tfzoo.models.vit.vit_backbone import ViTBackbone
 from tfzoo.models.vit.vit_classifier import ViTClassifier
 from tfzoo.models.vit.vit_presets import VIT_PRESETS, vit_parameter_count
 
+FAMILY = Family(
+    name="vit",
+    backbone=ViTBackbone,
+    tasks={"classification": ViTClassifier},
+    presets=VIT_PRESETS,
+)
 
-def _register():
-    from tfzoo import zoo
-
-    zoo.register_family("vit", ViTBackbone, {"classification": ViTClassifier})
-    for name, preset in VIT_PRESETS.items():
-        zoo.register_preset(name, "vit", **preset)
-
-
-_register()
-
-__all__ = ["VIT_PRESETS", "ViTBackbone", "ViTClassifier", "vit_parameter_count"]
+__all__ = ["FAMILY", "VIT_PRESETS", "ViTBackbone", "ViTClassifier", "vit_parameter_count"]

@@ -4,14 +4,12 @@ Both libraries apply RoPE in the "rotate half" layout (pairs `(x[i], x[i + d/2])
 and key projections move unpermuted. Projections are `nn.Linear` `(out, in)`, without biases.
 """
 
-from tfzoo.convert import slots as S
-from tfzoo.models import CausalLM, LlamaBackbone
+from tfzoo.models import slots as S
+from tfzoo.models.causal_lm import CausalLM
 
 MODEL_TYPE = "llama"
-BACKBONE = LlamaBackbone
 PREFIX = "model."
 ARCHITECTURES = {"LlamaModel": None, "LlamaForCausalLM": "causal_lm"}
-TASKS = {"causal_lm": CausalLM}
 # With tie_word_embeddings a stored lm_head must equal the embedding (untied: a real slot).
 TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
 IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)

@@ -8,9 +8,8 @@ kernels `(in, out)`. The slot table below is the whole mapping, used in both dir
 
 import numpy as np
 
-from tfzoo.convert import slots as S
-from tfzoo.models import (
-    BertBackbone,
+from tfzoo.models import slots as S
+from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
     BertMaskedLM,
     BertSentenceEmbedding,
@@ -18,7 +17,6 @@ from tfzoo.models import (
 )
 
 MODEL_TYPE = "bert"
-BACKBONE = BertBackbone
 PREFIX = "bert."  # the backbone's prefix inside Hugging Face head models
 # architecture -> the tfzoo task whose head weights it carries (None: backbone only).
 ARCHITECTURES = {
@@ -27,12 +25,6 @@ ARCHITECTURES = {
     "BertForPreTraining": "masked_lm",
     "BertForSequenceClassification": "classification",
     "BertForTokenClassification": "token_classification",
-}
-TASKS = {
-    "classification": BertClassifier,
-    "token_classification": BertTokenClassifier,
-    "masked_lm": BertMaskedLM,
-    "sentence_embedding": BertSentenceEmbedding,
 }
 # Tensors that duplicate another one (tied weights): name -> the name it must equal.
 TIED = {

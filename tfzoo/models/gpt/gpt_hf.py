@@ -5,14 +5,12 @@ kernel, so they are only reshaped. `attn.c_attn` fuses query, key and value `(hi
 it is split in three. The LM head is tied to `wte` in both libraries.
 """
 
-from tfzoo.convert import slots as S
-from tfzoo.models import CausalLM, GPTBackbone
+from tfzoo.models import slots as S
+from tfzoo.models.causal_lm import CausalLM
 
 MODEL_TYPE = "gpt2"
-BACKBONE = GPTBackbone
 PREFIX = "transformer."
 ARCHITECTURES = {"GPT2Model": None, "GPT2LMHeadModel": "causal_lm"}
-TASKS = {"causal_lm": CausalLM}
 TIED = {"lm_head.weight": "{p}wte.weight"}
 IGNORED_SUFFIXES = ("attn.bias", "attn.masked_bias")
 NOT_SAVED = {}

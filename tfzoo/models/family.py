@@ -1,0 +1,35 @@
+"""`Family`: what a model family folder declares, for the zoo and the converters to read.
+
+A family folder (`tfzoo/models/<family>/`) holds its backbone, its task classes, its presets
+and its checkpoint converters, and exposes them as one `FAMILY = Family(...)` in its
+`__init__.py`. It never imports `tfzoo.zoo`: the zoo reads the `FAMILY` of every module listed
+in `tfzoo/zoo/families.py`, so dependencies point one way (layers <- models <- zoo <- convert).
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """One model family: a backbone class, its tasks, its presets and its converters.
+
+    Attributes:
+        name: string. The family's zoo name (`"bert"`, `"llama"`), as in
+            `tfzoo.list_models(family)`.
+        backbone: the backbone class (a `tfzoo.models.Backbone`).
+        tasks: dict of task name -> task class (each takes the backbone first), e.g.
+            `{"causal_lm": tfzoo.models.CausalLM}`.
+        presets: dict of zoo name -> `{"config": dict of backbone arguments, "description":
+            string, "published_parameters": int or None}` (the count the paper or model card
+            gives; `None` when only a rounded figure is published).
+        converters: dict of checkpoint format -> converter module. `"hugging_face"`: a module
+            naming the Hugging Face tensors of this family (`MODEL_TYPE`, `ARCHITECTURES`,
+            `slots(model, prefix)`, ...; see `tfzoo/models/bert/bert_hf.py`), read by
+            `tfzoo.from_pretrained` and `tfzoo.save_pretrained`. Defaults to none.
+    """
+
+    name: str
+    backbone: type
+    tasks: dict
+    presets: dict
+    converters: dict = dataclasses.field(default_factory=dict)
