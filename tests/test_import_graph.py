@@ -20,7 +20,8 @@ PACKAGE = REPO / "tfzoo"
 # Rank of each top-level part of tfzoo: a module may import modules of its own rank or lower.
 RANKS = {
     "version": 0,
-    "_startup": 0,  # stdlib only: holds TensorFlow's start-up notices for the command
+    "_startup": 0,
+    "io": 0,  # file formats below the models (GGUF reading)  # stdlib only: holds TensorFlow's start-up notices for the command
     "text": 0,
     "data": 0,
     "layers": 0,

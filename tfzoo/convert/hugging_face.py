@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from tfzoo.convert import gguf
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
 from tfzoo.zoo import FAMILIES
 
@@ -153,7 +154,9 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     """Builds a tfzoo model from a local Hugging Face model directory.
 
     The directory needs `config.json` and `model.safetensors` (or shards listed in
-    `model.safetensors.index.json`). Supported: BERT (`BertModel`, `BertForMaskedLM`,
+    `model.safetensors.index.json`). A GGUF file (llama.cpp's format), or a directory without
+    `config.json` that holds one, is read with the `gguf` package and dequantized to float32
+    (see `tfzoo.convert.gguf`; GGUF architecture `llama`). Supported: BERT (`BertModel`, `BertForMaskedLM`,
     `BertForPreTraining`, `BertForSequenceClassification`, `BertForTokenClassification`),
     GPT-2 (`GPT2Model`, `GPT2LMHeadModel`) and Llama (`LlamaModel`, `LlamaForCausalLM`). The
     config's sizes, activation (`gelu` -> exact `gelu`, `gelu_new`/`gelu_pytorch_tanh` ->
@@ -166,7 +169,7 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     next-sentence head) are reported in a warning.
 
     Args:
-        path: string or path-like. A local directory (nothing is downloaded).
+        path: string or path-like. A local directory or `.gguf` file (nothing is downloaded).
         task: string or `None`. `None` returns the backbone. BERT: `"classification"`,
             `"token_classification"`, `"masked_lm"`, `"sentence_embedding"`; GPT-2 and Llama:
             `"causal_lm"`.
@@ -189,10 +192,18 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     ...                               normalize=True)
     """
     path = os.fspath(path)
-    config = read_config(path)
-    family, architecture = _family_and_architecture(config, path)
+    gguf_path = gguf.find_gguf_file(path)
+    if gguf_path is not None:  # GGUF: same converter, fed by the GGUF reader
+        path = gguf_path
+        config, checkpoint, gguf_file = gguf.read_gguf(path)
+        family, architecture = _family_and_architecture(config, path)
+        if task == "causal_lm":  # generate stops at the checkpoint's end-of-turn tokens
+            task_args.setdefault("end_token_id", gguf.end_token_ids(gguf_file.metadata) or None)
+    else:
+        config = read_config(path)
+        family, architecture = _family_and_architecture(config, path)
+        checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
     converter = family.converters["hugging_face"]
-    checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
     if task is not None and task not in family.tasks:
         raise ValueError(
             f"Unknown task {task!r} for a {converter.MODEL_TYPE} checkpoint. Supported: "

@@ -18,6 +18,9 @@ class CausalLM(Task):
 
     Args:
         backbone: a `tfzoo.models.GPTBackbone` or `tfzoo.models.LlamaBackbone`.
+        end_token_id: int, list of ints, or `None`. Default stop ids of `generate` (a chat
+            checkpoint's end-of-turn ids; set by `tfzoo.from_pretrained` for GGUF files).
+            Defaults to `None` (no stop).
 
     Outputs logits `(batch, seq, vocabulary_size)` in float32.
 
@@ -29,7 +32,7 @@ class CausalLM(Task):
     (1, 7)
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, end_token_id=None, **kwargs):
         # === Layers ===
         self.backbone = backbone
         # === Functional Model ===
@@ -37,7 +40,16 @@ class CausalLM(Task):
         hidden = backbone(inputs)
         logits = ops.cast(backbone.token_embedding(hidden, reverse=True), "float32")
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === Config ===
+        end_ids = _end_token_ids(end_token_id, backbone.vocabulary_size)
+        self.end_token_id = list(end_ids) if end_token_id is not None else None
         self._generate_functions = {}
+
+    def get_config(self):
+        config = super().get_config()
+        if self.end_token_id is not None:
+            config["end_token_id"] = self.end_token_id
+        return config
 
     # --- incremental decoding -------------------------------------------------------------
     def init_cache(self, batch_size, max_length=None):
@@ -108,9 +120,12 @@ class CausalLM(Task):
             temperature: float. Logits are divided by it before sampling.
             top_k: int. Candidates kept by `"top_k"`.
             top_p: float. Probability mass kept by `"top_p"`.
-            end_token_id: int or `None`. A sequence stops after emitting it; generation stops
-                when every sequence has stopped.
-            pad_token_id: int. Written after the end token. Defaults to `end_token_id` or 0.
+            end_token_id: int, sequence of ints, or `None`. A sequence stops after emitting
+                one of them (e.g. a chat model's end-of-turn and end-of-text ids:
+                `tokenizer.end_token_ids`); generation stops when every sequence has stopped.
+                `None` uses the model's `end_token_id`; `()` never stops early.
+            pad_token_id: int. Written after the end token. Defaults to the (first) end token
+                id, or 0.
             seed: int or `None`. Seed of the sampler (sampling is deterministic given it).
             jit_compile: bool. Compile the loop with XLA. Defaults to `True`.
 
@@ -147,13 +162,16 @@ class CausalLM(Task):
                 f"prompt_len + max_new_tokens = {total} exceeds max_sequence_length="
                 f"{self.backbone.max_sequence_length}. Generate fewer tokens or shorten the prompt."
             )
-        pad = pad_token_id if pad_token_id is not None else (end_token_id or 0)
+        if end_token_id is None:
+            end_token_id = self.end_token_id
+        end_ids = _end_token_ids(end_token_id, vocab)
+        pad = pad_token_id if pad_token_id is not None else (end_ids[0] if end_ids else 0)
         buffer = np.full((batch, total), pad, dtype="int32")
         buffer[:, :prompt_len] = np.where(prompt_mask, tokens, pad)
         mask = np.zeros((batch, total), dtype=bool)
         mask[:, :prompt_len] = prompt_mask
 
-        key = (sampler, float(temperature), top_k, float(top_p), end_token_id, pad, jit_compile)
+        key = (sampler, float(temperature), top_k, float(top_p), end_ids, pad, jit_compile)
         fn = self._generate_functions.get(key)
         if fn is None:
             fn = self._make_generate_fn(*key)
@@ -165,7 +183,7 @@ class CausalLM(Task):
             "padding_mask": ops.convert_to_numpy(out_mask).astype("int32"),
         }
 
-    def _make_generate_fn(self, sampler, temperature, top_k, top_p, end_token_id, pad, jit_compile):
+    def _make_generate_fn(self, sampler, temperature, top_k, top_p, end_ids, pad, jit_compile):
         def generate_fn(tokens, prompt_mask, start, seed):
             batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
             cache = self.init_cache(batch, total)
@@ -187,10 +205,11 @@ class CausalLM(Task):
                 chosen = ops.where(in_prompt, current, chosen)
                 chosen = ops.where(done, pad, chosen)
                 valid = ops.slice_update(valid, (0, index), ops.logical_not(done)[:, None])
-                if end_token_id is not None:
-                    done = ops.logical_or(
-                        done, ops.logical_and(ops.logical_not(in_prompt), chosen == end_token_id)
+                if end_ids:
+                    is_end = ops.any(
+                        ops.equal(chosen[:, None], ops.convert_to_tensor(end_ids, "int32")), axis=1
                     )
+                    done = ops.logical_or(done, ops.logical_and(ops.logical_not(in_prompt), is_end))
                 tokens = ops.slice_update(tokens, (0, index), ops.cast(chosen, "int32")[:, None])
                 step_logits, _, cache = self.call_with_cache(
                     ops.cast(chosen, "int32")[:, None], cache, index
@@ -207,6 +226,20 @@ class CausalLM(Task):
 
             return tf.function(generate_fn, jit_compile=jit_compile, reduce_retracing=True)
         return generate_fn
+
+
+def _end_token_ids(end_token_id, vocabulary_size):
+    """`end_token_id` (None, an int or a sequence of ints) as a tuple of distinct ints."""
+    if end_token_id is None:
+        return ()
+    ids = (end_token_id,) if np.ndim(end_token_id) == 0 else tuple(np.ravel(end_token_id))
+    for i in ids:
+        if not np.issubdtype(np.asarray(i).dtype, np.integer) or not 0 <= i < vocabulary_size:
+            raise ValueError(
+                f"`end_token_id` must be ids in [0, {vocabulary_size}). Received: "
+                f"end_token_id={end_token_id!r}"
+            )
+    return tuple(int(i) for i in dict.fromkeys(ids))
 
 
 def _pad_prompts(token_ids, padding_mask):

