@@ -28,7 +28,7 @@ def length_bucketed_batches(inputs, labels, batch_size, bucket_width=16, seed=0)
 
     Example:
 
-    >>> x = tokenizer(texts)  # padded to 48 tokens
+    >>> x = {k: np.asarray(v) for k, v in tokenizer(texts).items()}  # padded to 48 tokens
     >>> model.fit(tfzoo.data.length_bucketed_batches(x, y, batch_size=32), epochs=2)
     """
     import keras
