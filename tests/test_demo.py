@@ -34,3 +34,20 @@ def test_a_run_with_other_settings_is_refused_or_started_afresh(tmp_path):
 
     _settings_guard(str(tmp_path), True, _settings(model_dir="/other", epochs=3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "run.json"]
+
+
+def test_a_checkpoint_that_is_no_encoder_is_refused_before_any_work(tmp_path, capsys):
+    # The demo reads the checkpoint once, through from_pretrained; a GPT-2 directory is refused
+    # with the demo's fix, in one line, before run.json or anything else is written.
+    import tfzoo
+    from tfzoo.cli import main
+
+    gpt = tfzoo.build(
+        "gpt2", num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, vocabulary_size=64
+    )
+    tfzoo.save_pretrained(gpt, tmp_path / "gpt")
+    code = main(["demo", "--model", str(tmp_path / "gpt"), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "needs a BERT-style encoder" in err[0] and "gpt2" in err[0], err[0]
+    assert not (tmp_path / "out").exists()
