@@ -52,48 +52,6 @@ def _encode(tokenizer, texts, batch=256):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _bucketed(x, y, batch_size, seed=0):
-    """Training batches grouped by length, each padded only to its bucket (16, 32, ... tokens).
-
-    Movie-review sentences average 27 MiniLM tokens against the demo's 48-token padding, so
-    this trains on about 30% fewer tokens (a step at length 16 costs a third of one at 48).
-    The order of the batches is reshuffled every epoch, deterministically from `seed`.
-    """
-    import keras
-
-    lengths = x["padding_mask"].sum(axis=1)
-    full = x["token_ids"].shape[1]
-    buckets = np.minimum(np.maximum(-(-lengths // 16) * 16, 16), full)
-
-    class Batches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.epoch = 0
-            self._plan()
-
-        def _plan(self):
-            rng = np.random.default_rng([seed, self.epoch])
-            self.batches = []
-            for bucket in np.unique(buckets):
-                idx = rng.permutation(np.flatnonzero(buckets == bucket))
-                for i in range(0, len(idx), batch_size):
-                    self.batches.append((idx[i : i + batch_size], int(bucket)))
-            rng.shuffle(self.batches)
-
-        def __len__(self):
-            return len(self.batches)
-
-        def __getitem__(self, i):
-            idx, length = self.batches[i]
-            return {k: v[idx, :length] for k, v in x.items()}, y[idx]
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._plan()
-
-    return Batches()
-
-
 def _subset(split, n, seed=0):
     texts, labels = list(split.texts), np.asarray(split.labels)
     if len(texts) > n:
@@ -102,58 +60,42 @@ def _subset(split, n, seed=0):
     return texts, labels
 
 
-def _accuracy_keras(model, x, y):
-    logits = model.predict(x, batch_size=64, verbose=0)
-    return float((logits.argmax(-1) == y).mean())
-
-
-def _accuracy_tflite(path, x, y, threads=2):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=path, num_threads=threads)
-    runner = interpreter.get_signature_runner()
+def _accuracy(run, x, y, batch=64):
+    """Test accuracy of `run(inputs) -> {name: logits}`: a Keras model or an export runner."""
     preds = []
-    for i in range(len(y)):
-        out = runner(**{k: v[i : i + 1] for k, v in x.items()})
-        preds.append(int(np.asarray(next(iter(out.values()))).argmax(-1)[0]))
-    return float((np.asarray(preds) == y).mean())
-
-
-def _accuracy_onnx(path, x, y, threads=2):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    preds = []
-    for i in range(0, len(y), 64):
-        out = session.run(None, {n: x[n][i : i + 64] for n in names})
-        preds.append(np.asarray(out[0]).argmax(-1))
-    return float((np.concatenate(preds) == y).mean())
-
-
-def _accuracy_saved_model(path, x, y):
-    import tensorflow as tf
-
-    fn = tf.saved_model.load(path).signatures["serving_default"]
-    preds = []
-    for i in range(0, len(y), 64):
-        out = fn(**{k: tf.constant(v[i : i + 64]) for k, v in x.items()})
+    for i in range(0, len(y), batch):
+        out = run({k: v[i : i + batch] for k, v in x.items()})
         preds.append(np.asarray(next(iter(out.values()))).argmax(-1))
     return float((np.concatenate(preds) == y).mean())
 
 
+def _keras_accuracy(model, x, y):
+    # One `predict` call (it batches by 64 itself): a call per chunk costs a data adapter each.
+    run = lambda inputs: {"logits": model.predict(inputs, batch_size=64, verbose=0)}  # noqa: E731
+    return _accuracy(run, x, y, batch=len(y))
+
+
+def _artifact_runner(fmt, path, threads=2):
+    """The runner `tfzoo.export.verify` uses for `fmt` (LiteRT, ONNX Runtime, SavedModel)."""
+    from tfzoo.export import formats
+
+    runners = {
+        "tflite": formats.tflite_runner,
+        "onnx": formats.onnx_runner,
+        "saved_model": formats.saved_model_runner,
+    }
+    return runners[fmt](path, threads)
+
+
 def _compile(model, num_examples, epochs, batch_size, learning_rate, console, what):
-    """Compiles `model` with AdamW and a linear decay over the run, and says what comes next."""
+    """Compiles `model` with tfzoo's AdamW (linear decay over the run), says what comes next."""
     import keras
 
+    from tfzoo.train import create_optimizer
+
     steps = epochs * int(np.ceil(num_examples / batch_size))
-    schedule = keras.optimizers.schedules.PolynomialDecay(
-        learning_rate, steps, learning_rate * 0.05
-    )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        optimizer=create_optimizer(learning_rate, steps, end_learning_rate=learning_rate * 0.05),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
         # Not XLA: bucketed batches have three shapes, and XLA compiles each one anew (20-40 s
@@ -233,12 +175,11 @@ def check_output_folder(output, overwrite):
 
 
 def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
-    """Checks the output folder, the CSV and the checkpoint; returns (data, tokenizer).
+    """Checks the output folder and the CSV, then reads the checkpoint (once).
 
-    Runs before any training, so `tfzoo demo --data bad.csv` fails within seconds.
+    Runs before any training, so `tfzoo demo --data bad.csv` fails within seconds. Returns
+    `(data, tokenizer, model)`: the model is the checkpoint with a new classifier head.
     """
-    from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config
-    from tfzoo.convert.hugging_face import _family_and_architecture
     from tfzoo.data import load_csv, load_movie_reviews
     from tfzoo.text import tokenizer_from_pretrained
 
@@ -264,17 +205,26 @@ def _check_inputs(model_dir, data_csv, output, overwrite, sequence_length):
     else:
         data = load_movie_reviews()
 
-    config = read_config(model_dir)  # a directory with config.json, else a clear ValueError
-    family, architecture = _family_and_architecture(config, model_dir)
-    if "classification" not in family.tasks:
-        model_type = family.converters["hugging_face"].MODEL_TYPE
+    # config.json, the family and the weights are read here, once; a missing or foreign
+    # checkpoint is a clear ValueError from from_pretrained.
+    try:
+        model = _from_checkpoint(model_dir, max(int(data.num_classes), 2))
+    except ValueError as e:
+        if "Unknown task 'classification'" not in str(e):
+            raise
         raise ValueError(
-            f"--model {model_dir} is a {model_type} checkpoint; the demo fine-tunes a "
-            "classifier and needs a BERT-style encoder. Fix: pass a BERT checkpoint directory."
-        )
-    SafetensorsCheckpoint(model_dir, architecture=architecture)  # weights present and readable
+            f"--model {model_dir}: {str(e).splitlines()[0]} The demo fine-tunes a classifier "
+            "and needs a BERT-style encoder. Fix: pass a BERT checkpoint directory."
+        ) from None
     tokenizer = tokenizer_from_pretrained(model_dir, sequence_length=sequence_length)
-    return data, tokenizer
+    return data, tokenizer, model
+
+
+def _copy(model):
+    """A new model of the same architecture and weights (the checkpoint is not read again)."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def run(
@@ -297,13 +247,14 @@ def run(
     """
 
     from tfzoo import compress
+    from tfzoo.data import length_bucketed_batches
     from tfzoo.export import ExportVerificationError, export, verify
     from tfzoo.text import minilm_path
 
     console = _console()
     start = time.time()
     model_dir = model_dir or minilm_path()
-    data, tokenizer = _check_inputs(model_dir, data_csv, output, overwrite, sequence_length)
+    data, tokenizer, model = _check_inputs(model_dir, data_csv, output, overwrite, sequence_length)
     settings = {
         "model_dir": os.path.realpath(model_dir),
         "data_csv": os.path.realpath(data_csv) if data_csv else "movie_reviews",
@@ -328,11 +279,8 @@ def run(
         f"data: {len(train_y)} train / {len(val_y)} validation / {len(test_y)} test sentences, "
         f"sequence length {sequence_length}"
     )
-    num_classes = int(max(train_y.max(), test_y.max())) + 1
-    num_classes = max(num_classes, 2)
 
     # 2. Fine-tune the real checkpoint ----------------------------------------------------------
-    model = _from_checkpoint(model_dir, num_classes)
     weights = os.path.join(output, "finetuned.weights.h5")
     if os.path.exists(weights):
         model.load_weights(weights)
@@ -340,24 +288,23 @@ def run(
     else:
         _compile(model, len(train_y), epochs, batch_size, learning_rate, console, "fine-tuning")
         model.fit(
-            _bucketed(x_train, train_y, batch_size),
+            length_bucketed_batches(x_train, train_y, batch_size),
             validation_data=(x_val, val_y),
             epochs=epochs,
             verbose=1,
         )
         model.save_weights(weights + ".tmp.weights.h5")
         os.replace(weights + ".tmp.weights.h5", weights)
-    float_accuracy = _accuracy_keras(model, x_test, test_y)
+    float_accuracy = _keras_accuracy(model, x_test, test_y)
     console.print(f"Keras float32 test accuracy: {float_accuracy:.4f}")
 
     # 3. Prune 50% (magnitude, during a short fine-tune), then strip -----------------------------
     pruned_weights = os.path.join(output, "pruned50.weights.h5")
-    pruned = _from_checkpoint(model_dir, num_classes)
+    pruned = _copy(model)
     if os.path.exists(pruned_weights):
         pruned.load_weights(pruned_weights)
         console.print(f"reusing pruned weights {pruned_weights}")
     else:
-        pruned.set_weights(model.get_weights())
         steps = int(np.ceil(len(train_y) / 2 / batch_size))
         schedule = compress.PolynomialDecay(
             0.0, 0.5, begin_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 10)
@@ -374,7 +321,9 @@ def run(
             "pruning to 50% sparsity",
         )
         wrapped.fit(
-            _bucketed({k: v[:half] for k, v in x_train.items()}, train_y[:half], batch_size),
+            length_bucketed_batches(
+                {k: v[:half] for k, v in x_train.items()}, train_y[:half], batch_size
+            ),
             epochs=1,
             verbose=1,
         )
@@ -382,7 +331,7 @@ def run(
         pruned.save_weights(pruned_weights + ".tmp.weights.h5")
         os.replace(pruned_weights + ".tmp.weights.h5", pruned_weights)
     sparsity = compress.sparsity_report(pruned)
-    pruned_accuracy = _accuracy_keras(pruned, x_test, test_y)
+    pruned_accuracy = _keras_accuracy(pruned, x_test, test_y)
     console.print(f"Keras 50%-pruned test accuracy: {pruned_accuracy:.4f}")
 
     # 4. Export + verify each artifact in its runtime -------------------------------------------
@@ -451,12 +400,7 @@ def run(
         except ExportVerificationError as e:
             console.print(f"[red]{label}: standalone runner failed: {e}[/red]")
             runner = {"ok": False}
-        if fmt == "tflite":
-            accuracy = _accuracy_tflite(path, x_test, test_y)
-        elif fmt == "onnx":
-            accuracy = _accuracy_onnx(path, x_test, test_y)
-        else:
-            accuracy = _accuracy_saved_model(path, x_test, test_y)
+        accuracy = _accuracy(_artifact_runner(fmt, path), x_test, test_y)
         out = report["outputs"][0]
         rows.append(
             {

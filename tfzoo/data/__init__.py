@@ -1,5 +1,6 @@
 """tfzoo.data: real text and images offline, and deterministic `tf.data` input pipelines."""
 
+from tfzoo.data.bucketing import length_bucketed_batches
 from tfzoo.data.datasets import (
     TextClassificationData,
     TextSplit,
@@ -24,6 +25,7 @@ __all__ = [
     "TextSplit",
     "causal_lm_dataset",
     "classification_dataset",
+    "length_bucketed_batches",
     "load_csv",
     "load_digits",
     "load_movie_reviews",
