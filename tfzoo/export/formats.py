@@ -499,8 +499,8 @@ def _lean_tf2onnx(enabled=True):
     """Keeps tf2onnx's ONNX graph optimizer from piling up copies of the weights.
 
     Two things made `tf2onnx.convert.from_function` grow by one copy of every weight per
-    optimizer pass (~20 passes a round, 2-3 rounds): 6.3-6.6 GB peak RSS for
-    all-MiniLM-L6-v2 (22M parameters, 90 MB of weights), most of the demo's peak.
+    optimizer pass (12 passes a round, rounds repeated until nothing changes): 6.3-6.6 GB peak
+    RSS for all-MiniLM-L6-v2 (22M parameters, 90 MB of weights), most of the demo's peak.
 
     1. After each pass `Node.update_proto` clears the node's `NodeProto` attributes and adds
        them again, a new copy of a constant's tensor each time. Under protobuf's upb backend a
