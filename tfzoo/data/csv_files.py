@@ -6,14 +6,7 @@ import os
 
 import numpy as np
 
-from tfzoo.data.splits import (
-    DEFAULT_SPLIT_FRACTIONS,
-    TextClassificationData,
-    TextSplit,
-    _check_fractions,
-    _dedup_and_split,
-    normalize_text,
-)
+from tfzoo.data import splits as splitting
 
 
 def load_csv(
@@ -22,7 +15,7 @@ def load_csv(
     label_column="label",
     label_names=None,
     split=False,
-    split_fractions=DEFAULT_SPLIT_FRACTIONS,
+    split_fractions=splitting.DEFAULT_SPLIT_FRACTIONS,
     delimiter=",",
     encoding="utf-8",
     source=None,
@@ -123,7 +116,7 @@ def load_csv(
                 f"{path}, row {row_number} (line {reader.line_num}) has {len(row)} fields, the "
                 f"header has {len(header)}. Fix: quote fields that contain {delimiter!r}."
             )
-        text = normalize_text(row[text_at])
+        text = splitting.normalize_text(row[text_at])
         if not text:
             raise ValueError(
                 f"{path}, row {row_number} (line {reader.line_num}): empty text in column "
@@ -156,12 +149,12 @@ def load_csv(
         raise ValueError(f"{path} has a header but no data rows. Fix: add rows below the header.")
     if not split:
         labels = None if label_at is None else np.asarray(labels, dtype=np.int32)
-        return TextSplit(texts=texts, labels=labels)
-    fractions = _check_fractions(split_fractions)
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
+        return splitting.TextSplit(texts=texts, labels=labels)
+    fractions = splitting.check_fractions(split_fractions)
+    splits, num_duplicates, num_conflicts = splitting.dedup_and_split(texts, labels, fractions)
     if label_names is None:
         label_names = tuple(str(i) for i in range(max(labels) + 1))
-    return TextClassificationData(
+    return splitting.TextClassificationData(
         **splits,
         label_names=tuple(label_names),
         source=source or path,

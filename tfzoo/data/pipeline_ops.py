@@ -1,4 +1,4 @@
-"""Checks and graph pieces shared by the `tfzoo.data` pipelines (see `tfzoo.data.pipelines`)."""
+"""Checks and graph pieces shared by the `tfzoo.data` pipelines (internal; see `pipelines`)."""
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +11,7 @@ AUTOTUNE = tf.data.AUTOTUNE
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_texts(texts, name="texts"):
+def check_texts(texts, name="texts"):
     if isinstance(texts, str):
         raise ValueError(
             f"`{name}` must be a list of strings, not one string. Received: {texts[:40]!r}"
@@ -27,13 +27,13 @@ def _check_texts(texts, name="texts"):
     return texts
 
 
-def _check_positive_int(value, name, minimum=1):
+def check_positive_int(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
     return int(value)
 
 
-def _check_shard(shard):
+def check_shard(shard):
     if shard is None:
         return 1, 0
     try:
@@ -50,7 +50,7 @@ def _check_shard(shard):
     return num_shards, index
 
 
-def _check_tokenizer(tokenizer, needed):
+def check_tokenizer(tokenizer, needed):
     missing = [a for a in ("tokenize", *needed) if not hasattr(tokenizer, a)]
     if missing:
         raise ValueError(
@@ -63,7 +63,7 @@ def _check_tokenizer(tokenizer, needed):
             raise ValueError(f"The tokenizer's `{attr}` is None; this pipeline needs it.")
 
 
-def _vocabulary(tokenizer):
+def vocabulary(tokenizer):
     """The tokenizer's vocabulary as a list of str, or None when it does not expose one."""
     vocab = getattr(tokenizer, "vocabulary", None)
     if callable(vocab):
@@ -80,14 +80,14 @@ def _vocabulary(tokenizer):
     return [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocab]
 
 
-def _special_ids(tokenizer):
+def special_ids(tokenizer):
     """Ids that are never masked and never drawn as random replacements."""
     ids = {
         getattr(tokenizer, a, None)
         for a in ("pad_token_id", "start_token_id", "end_token_id", "mask_token_id")
     }
     ids.update(getattr(tokenizer, "special_token_ids", None) or ())
-    vocab = _vocabulary(tokenizer)
+    vocab = vocabulary(tokenizer)
     if vocab is not None:
         # "[UNK]", "<|endoftext|>", "<s>" ...: bracketed tokens are special by convention.
         ids.update(
@@ -98,7 +98,7 @@ def _special_ids(tokenizer):
     return sorted(int(i) for i in ids if i is not None)
 
 
-def _seed_pair(seed, shard_index):
+def seed_pair(seed, shard_index):
     if seed is None:
         raise ValueError("`seed` must be an int, not None: tfzoo.data pipelines are deterministic.")
     return tf.constant([int(seed), int(shard_index)], dtype=tf.int64)
@@ -109,14 +109,14 @@ def _seed_pair(seed, shard_index):
 # ----------------------------------------------------------------------------------------------
 
 
-def _tokenize(tokenizer, strings):
+def tokenize(tokenizer, strings):
     ids = tokenizer.tokenize(strings)
     if not isinstance(ids, tf.RaggedTensor):
         ids = tf.RaggedTensor.from_tensor(ids)
     return tf.cast(ids, tf.int32)
 
 
-def _add_specials(ids, max_length, start_id, end_id):
+def add_specials(ids, max_length, start_id, end_id):
     """Truncates each row and wraps it as `start ids end` (either may be None). Ragged (b, <=L)."""
     room = max_length - (start_id is not None) - (end_id is not None)
     ids = ids[:, :room]
@@ -134,7 +134,7 @@ def _add_specials(ids, max_length, start_id, end_id):
     return tf.concat(parts, axis=1) if len(parts) > 1 else ids
 
 
-def _pad(ids, length, pad_id):
+def pad(ids, length, pad_id):
     """Ragged (b, <=length) -> features dict of dense (b, length) tensors."""
     lengths = ids.row_lengths()
     token_ids = ids.to_tensor(default_value=pad_id, shape=[None, length])
@@ -146,13 +146,13 @@ def _pad(ids, length, pad_id):
     }
 
 
-def _finish(ds):
+def finish(ds):
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(AUTOTUNE)
 
 
-def _texts_dataset(texts, shard, shuffle, seed, extra=None):
+def texts_dataset(texts, shard, shuffle, seed, extra=None):
     """Text (and optional aligned tensor) dataset: shard, then shuffle."""
     num_shards, index = shard
     tensors = tf.constant(texts, dtype=tf.string)

@@ -21,19 +21,8 @@ shards of one pipeline are disjoint and together cover every text.
 import numpy as np
 import tensorflow as tf
 
+from tfzoo.data import pipeline_ops as ops
 from tfzoo.data.language_modeling import causal_lm_dataset, masked_lm_dataset
-from tfzoo.data.pipeline_ops import (
-    AUTOTUNE,
-    _add_specials,
-    _check_positive_int,
-    _check_shard,
-    _check_texts,
-    _check_tokenizer,
-    _finish,
-    _pad,
-    _texts_dataset,
-    _tokenize,
-)
 
 __all__ = ["causal_lm_dataset", "classification_dataset", "masked_lm_dataset"]
 
@@ -98,7 +87,7 @@ def classification_dataset(
     >>> features, labels = next(iter(train_ds))
     >>> features["token_ids"].shape  # (32, 16), (32, 32) or (32, 64), depending on the bucket
     """
-    texts = _check_texts(texts)
+    texts = ops.check_texts(texts)
     labels = np.asarray(labels)
     if labels.shape != (len(texts),):
         raise ValueError(
@@ -113,7 +102,7 @@ def classification_dataset(
             f"`labels` must be integer class indices; labels[{bad}] = {labels[bad]!r}."
         )
     if num_classes is not None:
-        num_classes = _check_positive_int(num_classes, "num_classes")
+        num_classes = ops.check_positive_int(num_classes, "num_classes")
     upper = num_classes if num_classes is not None else np.iinfo(np.int32).max
     out_of_range = np.flatnonzero((labels < 0) | (labels >= upper))
     if out_of_range.size:
@@ -123,40 +112,42 @@ def classification_dataset(
             f"Label {int(labels[i])} (labels[{i}]) is outside the range {span}"
             + (f" of num_classes={num_classes}." if num_classes is not None else ".")
         )
-    sequence_length = _check_positive_int(sequence_length, "sequence_length", minimum=2)
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    shard = _check_shard(shard)
-    _check_tokenizer(tokenizer, ("pad_token_id", "start_token_id", "end_token_id"))
+    sequence_length = ops.check_positive_int(sequence_length, "sequence_length", minimum=2)
+    batch_size = ops.check_positive_int(batch_size, "batch_size")
+    shard = ops.check_shard(shard)
+    ops.check_tokenizer(tokenizer, ("pad_token_id", "start_token_id", "end_token_id"))
     start_id, end_id, pad_id = (
         tokenizer.start_token_id,
         tokenizer.end_token_id,
         tokenizer.pad_token_id,
     )
 
-    ds = _texts_dataset(texts, shard, shuffle, seed, extra=labels.astype(np.int32))
+    ds = ops.texts_dataset(texts, shard, shuffle, seed, extra=labels.astype(np.int32))
 
     if not bucket_boundaries:
 
         def to_batch(strings, y):
-            ids = _add_specials(_tokenize(tokenizer, strings), sequence_length, start_id, end_id)
-            return _pad(ids, sequence_length, pad_id), y
+            ids = ops.add_specials(
+                ops.tokenize(tokenizer, strings), sequence_length, start_id, end_id
+            )
+            return ops.pad(ids, sequence_length, pad_id), y
 
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        return _finish(ds.map(to_batch, num_parallel_calls=AUTOTUNE))
+        return ops.finish(ds.map(to_batch, num_parallel_calls=ops.AUTOTUNE))
 
     boundaries = sorted({int(b) for b in bucket_boundaries if 0 < int(b) < sequence_length})
     boundaries.append(sequence_length)
 
     def to_ids(strings, y):
-        ids = _add_specials(_tokenize(tokenizer, strings), sequence_length, start_id, end_id)
+        ids = ops.add_specials(ops.tokenize(tokenizer, strings), sequence_length, start_id, end_id)
         return ids.to_tensor(default_value=pad_id), tf.cast(ids.row_lengths(), tf.int32), y
 
     def trim(ids, length, y):
         return ids[:length], length, y
 
     # Tokenize in chunks (fast), then go back to one example per element for bucketing.
-    ds = ds.batch(256).map(to_ids, num_parallel_calls=AUTOTUNE).unbatch()
-    ds = ds.map(trim, num_parallel_calls=AUTOTUNE)
+    ds = ds.batch(256).map(to_ids, num_parallel_calls=ops.AUTOTUNE).unbatch()
+    ds = ds.map(trim, num_parallel_calls=ops.AUTOTUNE)
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda ids, length, y: length,
         # Bucket i takes lengths in [b_{i-1} + 1, b_i].
@@ -182,4 +173,4 @@ def classification_dataset(
         }
         return features, y
 
-    return _finish(ds.map(to_features, num_parallel_calls=AUTOTUNE))
+    return ops.finish(ds.map(to_features, num_parallel_calls=ops.AUTOTUNE))

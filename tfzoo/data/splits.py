@@ -104,7 +104,7 @@ def split_of(text, fractions=DEFAULT_SPLIT_FRACTIONS):
     return _SPLIT_NAMES[-1]
 
 
-def _check_fractions(fractions):
+def check_fractions(fractions):
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(
@@ -114,7 +114,7 @@ def _check_fractions(fractions):
     return fractions
 
 
-def _dedup_and_split(texts, labels, fractions):
+def dedup_and_split(texts, labels, fractions):
     """Normalises, removes duplicates and conflicting texts, and splits by hash.
 
     Returns (splits dict, num_duplicates, num_conflicts). Within a split, texts keep the order of
