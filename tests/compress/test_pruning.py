@@ -13,15 +13,7 @@ from tfzoo.compress.pruning import (
     strip_pruning,
 )
 from tfzoo.compress.schedules import ConstantSparsity, PolynomialDecay, schedule_from_config
-
-TINY = dict(
-    num_layers=1,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
-    vocabulary_size=100,
-    max_sequence_length=16,
-)
+from tfzoo.testing import randomize_weights, tiny_model, tiny_token_data
 
 
 def run(model, x):
@@ -29,29 +21,14 @@ def run(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def randomize_kernels(model, seed=0):
-    """Distinct random kernels. (tfzoo's backbones share one unseeded initializer instance, which
-    gives every same-shaped kernel identical initial values; magnitudes would tie.)"""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        if w.path.endswith("kernel"):
-            w.assign(rng.normal(0.0, 0.05, size=w.shape).astype("float32"))
-    return model
-
-
 def tiny_classifier():
-    model = tfzoo.build("bert-tiny", task="classification", num_classes=2, **TINY)
-    return randomize_kernels(model)
+    # Distinct random kernels: magnitudes would tie with the zoo's shared initializer.
+    return randomize_weights(tiny_model("bert", "classification", vocabulary_size=100))
 
 
 def batch(n=16, seq=8, seed=0):
     rng = np.random.default_rng(seed)
-    x = {
-        "token_ids": rng.integers(0, 100, (n, seq)).astype("int32"),
-        "padding_mask": np.ones((n, seq), "int32"),
-        "segment_ids": np.zeros((n, seq), "int32"),
-    }
-    return x, rng.integers(0, 2, (n,))
+    return tiny_token_data(n, seq, vocabulary_size=100, seed=rng), rng.integers(0, 2, (n,))
 
 
 def compile_(model, **kwargs):

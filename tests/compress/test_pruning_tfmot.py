@@ -10,7 +10,6 @@ import keras
 import numpy as np
 import pytest
 
-import tfzoo
 from tfzoo.compress.pruning import (
     _matrix_shape,
     magnitude_mask,
@@ -18,6 +17,7 @@ from tfzoo.compress.pruning import (
     prune_low_magnitude,
 )
 from tfzoo.compress.schedules import ConstantSparsity, PolynomialDecay
+from tfzoo.testing import randomize_weights, tiny_model, tiny_token_data
 
 SCHEDULES = [
     dict(kind="ConstantSparsity", target_sparsity=0.5, begin_step=3, end_step=40, frequency=4),
@@ -126,21 +126,10 @@ def test_fit_masks_match_tfmot_step_by_step(block, tfmot):
     steps = 10
 
     # tfzoo: a tiny BERT with distinct random kernels.
-    model = tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=50,
-        max_sequence_length=8,
-    )
     rng = np.random.default_rng(0)
-    for w in model.weights:
-        if w.path.endswith("kernel"):
-            w.assign(rng.normal(0.0, 0.05, size=w.shape).astype("float32"))
+    model = randomize_weights(
+        tiny_model("bert", "classification", vocabulary_size=50, max_sequence_length=8), seed=rng
+    )
     pruned = prune_low_magnitude(model, ours_schedule, block_size=block)
     layers = prunable_layers(model)
     matrices = [_matrix_shape(layers[n]) for n in pruned.target_names]
@@ -198,11 +187,7 @@ def test_fit_masks_match_tfmot_step_by_step(block, tfmot):
         keras.losses.SparseCategoricalCrossentropy(True),
         run_eagerly=True,
     )
-    x = {
-        "token_ids": rng.integers(0, 50, (steps, 8)).astype("int32"),
-        "padding_mask": np.ones((steps, 8), "int32"),
-        "segment_ids": np.zeros((steps, 8), "int32"),
-    }
+    x = tiny_token_data(steps, 8, vocabulary_size=50, seed=rng)
     pruned.fit(x, np.zeros(steps), batch_size=1, epochs=1, verbose=0, callbacks=[Record()])
 
     assert len(Record.masks) == len(RecordTf.masks) == steps

@@ -16,19 +16,18 @@ from tfzoo.compress.qat import (
     QuantizedReversibleEmbedding,
     prepare_qat,
 )
+from tfzoo.testing import tiny_classification_data, tiny_model
 
 SEQ = 16
 VOCAB = 200
 
 
 def _tiny_bert_classifier():
-    return tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
+    return tiny_model(
+        "bert",
+        "classification",
         num_layers=2,
         hidden_dim=32,
-        num_heads=2,
         intermediate_dim=64,
         vocabulary_size=VOCAB,
         max_sequence_length=32,
@@ -38,18 +37,7 @@ def _tiny_bert_classifier():
 
 def _classification_data(n=128, seed=0):
     # Learnable rule: class 1 sequences use the lower half of the vocabulary, class 0 the upper.
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n).astype("int32")
-    low = rng.integers(2, VOCAB // 2, (n, SEQ))
-    high = rng.integers(VOCAB // 2, VOCAB, (n, SEQ))
-    ids = np.where(labels[:, None] == 1, low, high).astype("int32")
-    ids[:, 0] = 1  # a [CLS]-like first token
-    inputs = {
-        "token_ids": ids,
-        "padding_mask": np.ones_like(ids),
-        "segment_ids": np.zeros_like(ids),
-    }
-    return inputs, labels
+    return tiny_classification_data(n, SEQ, vocabulary_size=VOCAB, seed=seed)
 
 
 def _to_tflite(model, input_names, seq=SEQ):
@@ -325,9 +313,9 @@ def test_layer_selection_and_errors():
 )
 def test_causal_lm_tflite_is_int8(name, overrides, fully_connected):
     keras.utils.set_random_seed(0)
-    lm = tfzoo.build(
+    lm = tiny_model(
         name,
-        task="causal_lm",
+        "causal_lm",
         num_layers=1,
         hidden_dim=32,
         intermediate_dim=64,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfzoo
 from tfzoo.compress.pruning import prune_low_magnitude
 from tfzoo.compress.schedules import ConstantSparsity
 from tfzoo.compress.structured import prune_structured
+from tfzoo.testing import randomize_weights, tiny_model, tiny_token_data
 
 SMALL = dict(
     num_layers=2,
@@ -28,24 +28,15 @@ def run(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def randomize(model, seed=0):
+def randomize(model):
     """Distinct random weights (the zoo's shared initializer makes same-shaped kernels equal)."""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        if w.path.endswith(("kernel", "bias")):
-            w.assign(rng.normal(0.0, 0.1, size=w.shape).astype("float32"))
-    return model
+    return randomize_weights(model, stddev=0.1, suffixes=("kernel", "bias"))
 
 
 def bert_inputs(n=3, seq=8, seed=0):
-    rng = np.random.default_rng(seed)
-    mask = np.ones((n, seq), "int32")
-    mask[0, 6:] = 0
-    return {
-        "token_ids": rng.integers(0, 100, (n, seq)).astype("int32"),
-        "padding_mask": mask,
-        "segment_ids": np.zeros((n, seq), "int32"),
-    }
+    inputs = tiny_token_data(n, seq, vocabulary_size=100, seed=seed)
+    inputs["padding_mask"][0, 6:] = 0
+    return inputs
 
 
 def zero_units(backbone, heads_per_layer, neurons_per_layer, group=1):
@@ -81,7 +72,7 @@ def count(model):
 
 
 def test_bert_exact_when_removed_units_were_zero(tmp_path):
-    model = randomize(tfzoo.build("bert-tiny", task="classification", num_classes=3, **SMALL))
+    model = randomize(tiny_model("bert", "classification", num_classes=3, **SMALL))
     zero_units(model.backbone, [[1], [3]], [list(range(0, 38, 2)), list(range(5, 24))])
     x = bert_inputs()
     expected = run(model, x)
@@ -108,7 +99,7 @@ def test_bert_exact_when_removed_units_were_zero(tmp_path):
 
 
 def test_gpt_causal_lm_exact_with_cache():
-    model = randomize(tfzoo.build("gpt2", task="causal_lm", **SMALL))
+    model = randomize(tiny_model("gpt", "causal_lm", **SMALL))
     zero_units(model.backbone, [[0, 2], [1, 3]], [list(range(32)), list(range(32, 64))])
     x = {
         "token_ids": np.array([[5, 7, 9, 11, 13]], "int32"),
@@ -125,9 +116,9 @@ def test_gpt_causal_lm_exact_with_cache():
 
 def test_llama_gqa_removes_whole_groups():
     model = randomize(
-        tfzoo.build(
-            "llama-tiny",
-            task="causal_lm",
+        tiny_model(
+            "llama",
+            "causal_lm",
             num_key_value_heads=2,
             **{k: v for k, v in SMALL.items() if k != "dropout"},
         )
@@ -145,7 +136,7 @@ def test_llama_gqa_removes_whole_groups():
 
 
 def test_taylor_importance_removes_units_without_effect():
-    model = randomize(tfzoo.build("bert-tiny", task="classification", num_classes=2, **SMALL))
+    model = randomize(tiny_model("bert", "classification", num_classes=2, **SMALL))
     zero_units(model.backbone, [[2], [0]], [list(range(19)), list(range(19))])
     x = bert_inputs(n=8)
     y = np.arange(8) % 2
@@ -168,7 +159,7 @@ def test_taylor_importance_removes_units_without_effect():
 
 
 def test_bad_input():
-    model = tfzoo.build("bert-tiny", task="classification", num_classes=2, **SMALL)
+    model = tiny_model("bert", "classification", num_classes=2, **SMALL)
     with pytest.raises(ValueError, match="heads_fraction"):
         prune_structured(model, heads_fraction=1.0)
     with pytest.raises(ValueError, match="removes 0 of 4 heads"):
@@ -186,7 +177,7 @@ def test_bad_input():
 def test_shrunk_model_is_faster():
     """Prints latency of a tf.function call, original vs shrunk (not asserted: shared CPU)."""
     config = dict(SMALL, num_layers=2, hidden_dim=64, intermediate_dim=256, max_sequence_length=128)
-    model = tfzoo.build("bert-tiny", **config)
+    model = tiny_model("bert", **config)
     small = prune_structured(model, heads_fraction=0.5, ffn_fraction=0.5)
     x = bert_inputs(n=4, seq=128)
     x = {k: tf.constant(v) for k, v in x.items()}

@@ -25,23 +25,20 @@ def test_file_instead_of_directory(tmp_path):
         tfzoo.text.tokenizer_from_pretrained(path)
 
 
-def test_no_tokenizer_files(tmp_path):
-    (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match=r"No tokenizer files in .*config\.json.*Expected"):
-        tfzoo.text.tokenizer_from_pretrained(tmp_path)
-
-
-def test_vocab_json_without_merges(tmp_path):
-    (tmp_path / "vocab.json").write_text('{"a": 0}')
-    with pytest.raises(ValueError, match="no merges.txt"):
-        tfzoo.text.tokenizer_from_pretrained(tmp_path)
-
-
-def test_sentencepiece_is_unsupported(tmp_path):
-    (tmp_path / "spiece.model").write_bytes(b"\x00")
-    with pytest.raises(
-        ValueError, match="SentencePiece.*supports only WordPiece and byte-level BPE"
-    ):
+@pytest.mark.parametrize(
+    "filename, content, match",
+    [
+        ("config.json", "{}", r"No tokenizer files in .*config\.json.*Expected"),
+        ("vocab.json", '{"a": 0}', "no merges.txt"),
+        ("spiece.model", b"\x00", "SentencePiece.*supports only WordPiece and byte-level BPE"),
+        ("vocab.txt", "[CLS]\n[SEP]\nhello\n", r"'\[UNK\]' is not in the vocabulary.*unk_token="),
+    ],
+    ids=["no_tokenizer_files", "vocab_json_without_merges", "sentencepiece", "vocab_without_unk"],
+)
+def test_unusable_tokenizer_files(tmp_path, filename, content, match):
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
+    (tmp_path / filename).write_bytes(data)
+    with pytest.raises(ValueError, match=match):
         tfzoo.text.tokenizer_from_pretrained(tmp_path)
 
 
@@ -57,12 +54,6 @@ def test_unsupported_tokenizer_json(tmp_path):
     }
     (tmp_path / "tokenizer.json").write_text(json.dumps(metaspace_bpe))
     with pytest.raises(ValueError, match="not byte-level"):
-        tfzoo.text.tokenizer_from_pretrained(tmp_path)
-
-
-def test_vocab_without_unknown_token(tmp_path):
-    (tmp_path / "vocab.txt").write_text("[CLS]\n[SEP]\nhello\n")
-    with pytest.raises(ValueError, match=r"'\[UNK\]' is not in the vocabulary.*unk_token="):
         tfzoo.text.tokenizer_from_pretrained(tmp_path)
 
 

@@ -46,15 +46,12 @@ def _data(distill=False):
 
 
 def _bert(width):
-    import tfzoo
+    from tfzoo.testing import tiny_model
 
-    return tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=1,
+    return tiny_model(
+        "bert",
+        "classification",
         hidden_dim=width,
-        num_heads=2,
         intermediate_dim=2 * width,
         vocabulary_size=100,
         max_sequence_length=SEQ,

@@ -18,7 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import tfzoo  # noqa: E402
+from tfzoo.testing import tiny_model, tiny_token_data  # noqa: E402
 from tfzoo.train import EpochData, ResumableCheckpoint, create_optimizer  # noqa: E402
 
 EPOCHS, EXAMPLES, BATCH, SEQ = 2, 40, 4, 12  # 10 steps per epoch
@@ -27,24 +27,10 @@ EPOCHS, EXAMPLES, BATCH, SEQ = 2, 40, 4, 12  # 10 steps per epoch
 def main(directory, output, seconds_per_step=0.0):
     keras.utils.set_random_seed(0)
     tf.config.experimental.enable_op_determinism()
-    rng = np.random.default_rng(0)
-    x = {
-        "token_ids": rng.integers(1, 100, (EXAMPLES, SEQ)).astype("int32"),
-        "padding_mask": np.ones((EXAMPLES, SEQ), "int32"),
-        "segment_ids": np.zeros((EXAMPLES, SEQ), "int32"),
-    }
+    x = tiny_token_data(EXAMPLES, SEQ, vocabulary_size=100, min_token_id=1)
     y = (x["token_ids"][:, 0] > 50).astype("int32")
-    model = tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=100,
-        max_sequence_length=SEQ,
-        dropout=0.1,
+    model = tiny_model(
+        "bert", "classification", vocabulary_size=100, max_sequence_length=SEQ, dropout=0.1
     )
     data = EpochData(x, y, batch_size=BATCH, seed=3)
     model.compile(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfzoo
+from tfzoo.testing import tiny_model, tiny_token_data
 from tfzoo.train import Distiller, distill, hard_label_loss, soft_target_loss
 
 SEQ = 8
@@ -59,13 +59,12 @@ def test_weighted_token_level_losses_match_numpy():
 
 
 def _bert(layers, width, dropout=0.0):
-    return tfzoo.build(
-        "bert-tiny",
-        task="classification",
+    return tiny_model(
+        "bert",
+        "classification",
         num_classes=3,
         num_layers=layers,
         hidden_dim=width,
-        num_heads=2,
         intermediate_dim=2 * width,
         vocabulary_size=60,
         max_sequence_length=SEQ,
@@ -75,11 +74,7 @@ def _bert(layers, width, dropout=0.0):
 
 def _data(n=16):
     rng = np.random.default_rng(2)
-    x = {
-        "token_ids": rng.integers(1, 60, (n, SEQ)).astype("int32"),
-        "padding_mask": np.ones((n, SEQ), "int32"),
-        "segment_ids": np.zeros((n, SEQ), "int32"),
-    }
+    x = tiny_token_data(n, SEQ, vocabulary_size=60, seed=rng, min_token_id=1)
     y = rng.integers(0, 3, n).astype("int32")
     return x, y
 
@@ -172,17 +167,7 @@ def test_bad_arguments():
         Distiller(teacher, student, alpha=1.5)
     with pytest.raises(ValueError, match="out of range"):
         Distiller(teacher, student, hidden_layers=[(0, 3)])
-    other = tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=60,
-        max_sequence_length=SEQ,
-    )
+    other = tiny_model("bert", "classification", vocabulary_size=60, max_sequence_length=SEQ)
     with pytest.raises(ValueError, match="outputs differ"):
         Distiller(teacher, other)
     with pytest.raises(ValueError, match="takes no `loss`"):

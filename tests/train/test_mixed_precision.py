@@ -5,27 +5,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfzoo
+from tfzoo.testing import tiny_model, tiny_token_data
 from tfzoo.train import create_optimizer
 
 SEQ = 12
-BERT = dict(
-    num_layers=1,
-    hidden_dim=32,
-    num_heads=2,
-    intermediate_dim=64,
-    vocabulary_size=100,
-    max_sequence_length=SEQ,
-)
+TINY = dict(hidden_dim=32, intermediate_dim=64, vocabulary_size=100, max_sequence_length=SEQ)
 
 
 def _bert_data():
-    rng = np.random.default_rng(0)
-    x = {
-        "token_ids": rng.integers(1, 100, (32, SEQ)).astype("int32"),
-        "padding_mask": np.ones((32, SEQ), "int32"),
-        "segment_ids": np.zeros((32, SEQ), "int32"),
-    }
+    x = tiny_token_data(32, SEQ, vocabulary_size=100, min_token_id=1)
     return tf.data.Dataset.from_tensor_slices(
         (x, (x["token_ids"][:, 1] > 50).astype("int32"))
     ).batch(8)
@@ -42,19 +30,10 @@ def _train(policy, kind):
     keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
     if kind == "bert":
-        model = tfzoo.build("bert-tiny", task="classification", num_classes=2, dropout=0.0, **BERT)
+        model = tiny_model("bert", "classification", dropout=0.0, **TINY)
         data = _bert_data()
     else:
-        model = tfzoo.build(
-            "gpt2",
-            task="causal_lm",
-            num_layers=1,
-            hidden_dim=32,
-            num_heads=2,
-            intermediate_dim=64,
-            vocabulary_size=100,
-            max_sequence_length=SEQ,
-        )
+        model = tiny_model("gpt", "causal_lm", **TINY)
         data = _lm_data()
     model.compile(
         optimizer=create_optimizer(1e-3, 12, 2),

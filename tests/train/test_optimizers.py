@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-import tfzoo
+from tfzoo.testing import tiny_model
 from tfzoo.train import WarmupDecay, create_optimizer, decays_weight
 
 
@@ -38,16 +38,7 @@ def test_schedule_and_optimizer_serialise():
 
 
 def test_weight_decay_skips_bias_and_norms_but_decays_kernels():
-    model = tfzoo.build(
-        "bert-tiny",
-        task="masked_lm",
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=50,
-        max_sequence_length=8,
-    )
+    model = tiny_model("bert", "masked_lm", vocabulary_size=50, max_sequence_length=8)
     lr, wd = 0.1, 0.5
     optimizer = create_optimizer(lr, 10, 0, decay="constant", weight_decay=wd, clipnorm=None)
     variables = model.trainable_variables

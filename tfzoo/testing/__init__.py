@@ -1,5 +1,15 @@
-"""The shared test harness: thin test files for layers and models, importable by users."""
+"""The shared test harness and fixtures: thin test files for layers and models, importable by users."""
 
+from tfzoo.testing.fixtures import (
+    FAMILY_MODELS,
+    TINY_IMAGE_SIZES,
+    TINY_SIZES,
+    TINY_TEXT_SIZES,
+    randomize_weights,
+    tiny_classification_data,
+    tiny_model,
+    tiny_token_data,
+)
 from tfzoo.testing.harness import (
     assert_close,
     run_layer_test,
@@ -7,4 +17,17 @@ from tfzoo.testing.harness import (
     tiny_inputs,
 )
 
-__all__ = ["assert_close", "run_layer_test", "run_model_test", "tiny_inputs"]
+__all__ = [
+    "FAMILY_MODELS",
+    "TINY_IMAGE_SIZES",
+    "TINY_SIZES",
+    "TINY_TEXT_SIZES",
+    "assert_close",
+    "randomize_weights",
+    "run_layer_test",
+    "run_model_test",
+    "tiny_classification_data",
+    "tiny_inputs",
+    "tiny_model",
+    "tiny_token_data",
+]

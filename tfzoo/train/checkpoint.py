@@ -16,236 +16,28 @@ whose batches are a pure function of `(seed, epoch, step)`, so the remaining bat
 interrupted epoch are exactly the ones the first run would have seen.
 """
 
-import glob
-import hashlib
-import io
-import json
 import os
-import re
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-MAGIC = b"TFZOO-CHECKPOINT 1\n"
-_NAME = re.compile(r"^ckpt-(\d{10})\.tfzoo$")
+# Imported from here before the module was split; `tfzoo.train` is the public place.
+from tfzoo.train.checkpoint_files import (
+    CorruptCheckpointError,
+    list_checkpoints,
+    read_checkpoint_file,
+    write_checkpoint_file,
+)
+from tfzoo.train.epoch_data import EpochData
 
-
-class CorruptCheckpointError(ValueError):
-    """A checkpoint file that is truncated, altered or not a tfzoo checkpoint."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Deterministic, positionable data
-# ----------------------------------------------------------------------------------------------
-
-
-class EpochData:
-    """In-memory examples served in batches whose order depends only on `(seed, epoch)`.
-
-    Epoch `e` visits the examples in the order `argsort(stateless_uniform(seed=[seed, e]))`,
-    so any run, in any process, sees the same batches in the same epoch; a
-    `ResumableCheckpoint` moves the position to `(epoch, step)` to resume mid-epoch.
-    The position is read from two `tf.Variable`s when Keras starts iterating an epoch.
-
-    Args:
-        x: array or dict of arrays with the same first dimension (e.g. the `features` of
-            `tfzoo.data.classification_dataset`).
-        y: array, dict of arrays or `None`. Targets.
-        sample_weight: array or `None`.
-        batch_size: int. Examples per batch.
-        seed: int. Seed of the per-epoch shuffle. Defaults to `0`.
-        shuffle: bool. Shuffle each epoch. Defaults to `True`.
-        drop_remainder: bool. Drop the last incomplete batch. Defaults to `True` (equal-sized
-            batches, which distribution strategies and TPUs want).
-
-    Example:
-
-    >>> data = tfzoo.train.EpochData(features, labels, batch_size=32, seed=1)
-    >>> checkpoint = tfzoo.train.ResumableCheckpoint("ckpt/", save_every_steps=100, data=data)
-    >>> model.fit(data.dataset, epochs=3, callbacks=[checkpoint])
-    """
-
-    def __init__(
-        self,
-        x,
-        y=None,
-        sample_weight=None,
-        batch_size=32,
-        seed=0,
-        shuffle=True,
-        drop_remainder=True,
-    ):
-        arrays = [a for a in tf.nest.flatten((x, y, sample_weight)) if a is not None]
-        if not arrays:
-            raise ValueError("EpochData needs at least `x`.")
-        sizes = {int(np.shape(a)[0]) for a in arrays}
-        if len(sizes) != 1:
-            raise ValueError(
-                f"EpochData: every array needs the same number of examples; got sizes {sorted(sizes)}."
-            )
-        self.num_examples = sizes.pop()
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size}")
-        if drop_remainder and batch_size > self.num_examples:
-            raise ValueError(
-                f"batch_size={batch_size} is larger than the {self.num_examples} examples with "
-                "drop_remainder=True, so an epoch would be empty. Use a smaller batch_size."
-            )
-        self.batch_size = batch_size
-        self.seed = int(seed)
-        self.shuffle = shuffle
-        self.drop_remainder = drop_remainder
-        full, rest = divmod(self.num_examples, batch_size)
-        self.steps_per_epoch = full + (1 if rest and not drop_remainder else 0)
-        self._x, self._y, self._w = x, y, sample_weight
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
-        self.skip_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_skip_steps")
-        self.dataset = self._make_dataset()
-
-    def set_position(self, epoch, step=0):
-        """The next iteration of `dataset` serves epoch `epoch` from its batch `step`."""
-        self.epoch.assign(int(epoch))
-        self.skip_steps.assign(int(step))
-
-    def batch_indices(self, epoch):
-        """The example indices of each batch of `epoch` (NumPy; for checks)."""
-        order = self._order(tf.constant(epoch, tf.int64)).numpy()
-        n = self.steps_per_epoch
-        return [order[i * self.batch_size : (i + 1) * self.batch_size] for i in range(n)]
-
-    def _order(self, epoch):
-        if not self.shuffle:
-            return tf.range(self.num_examples, dtype=tf.int32)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), epoch])
-        return tf.argsort(tf.random.stateless_uniform([self.num_examples], seed=seed))
-
-    def _make_dataset(self):
-        tensors = tf.nest.map_structure(
-            lambda a: None if a is None else tf.convert_to_tensor(a),
-            (self._x, self._y, self._w),
-        )
-
-        def gather(indices):
-            x, y, w = tf.nest.map_structure(
-                lambda t: None if t is None else tf.gather(t, indices), tensors
-            )
-            return (x,) if y is None else ((x, y) if w is None else (x, y, w))
-
-        @tf.autograph.experimental.do_not_convert
-        def one_epoch(_):
-            # The variables are read here, i.e. when Keras creates the epoch's iterator (after
-            # `on_epoch_begin`), not when the dataset is defined.
-            order = self._order(self.epoch.read_value())  # (num_examples,)
-            skip = self.skip_steps.read_value() * self.batch_size
-            ds = tf.data.Dataset.from_tensor_slices(order).skip(skip)
-            return ds.batch(self.batch_size, drop_remainder=self.drop_remainder)
-
-        ds = tf.data.Dataset.range(1).flat_map(one_epoch)
-        return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
-
-
-# ----------------------------------------------------------------------------------------------
-# Checkpoint files
-# ----------------------------------------------------------------------------------------------
-
-
-def _fsync_directory(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows: directories cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_checkpoint_file(path, arrays, metadata):
-    """Writes `arrays` (dict name -> ndarray) and `metadata` atomically to `path`.
-
-    The file is written to `path + ".tmp-<pid>"`, flushed and fsynced, then renamed to `path`
-    (atomic on POSIX), and the directory is fsynced so the rename survives a power cut.
-
-    Raises:
-        ValueError: `path` already exists (checkpoints are never overwritten).
-    """
-    if os.path.exists(path):
-        raise ValueError(f"Checkpoint {path} already exists; refusing to overwrite it.")
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    payload = buffer.getvalue()
-    header = dict(metadata)
-    header["payload_bytes"] = len(payload)
-    header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
-    directory = os.path.dirname(os.path.abspath(path))
-    temp = f"{path}.tmp-{os.getpid()}"
-    with open(temp, "wb") as f:
-        f.write(MAGIC)
-        f.write(json.dumps(header, sort_keys=True).encode("utf-8") + b"\n")
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
-    _fsync_directory(directory)
-
-
-def read_checkpoint_file(path):
-    """Reads and verifies a checkpoint: `(arrays, metadata)`.
-
-    Raises:
-        CorruptCheckpointError: (a `ValueError`) the file is not a tfzoo checkpoint, is
-            truncated, or its payload does not match its SHA-256; the message names the file.
-    """
-    with open(path, "rb") as f:
-        raw = f.read()
-    hint = (
-        "Delete this file to resume from the previous checkpoint in the same directory (or "
-        "the whole directory to start over)."
-    )
-    if not raw.startswith(MAGIC):
-        raise CorruptCheckpointError(
-            f"Checkpoint {path} is corrupt: it does not start with the tfzoo checkpoint header "
-            f"({len(raw)} bytes). {hint}"
-        )
-    end = raw.find(b"\n", len(MAGIC))
-    try:
-        header = json.loads(raw[len(MAGIC) : end].decode("utf-8")) if end > 0 else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        header = None
-    if not isinstance(header, dict) or "payload_sha256" not in header:
-        raise CorruptCheckpointError(
-            f"Checkpoint {path} is corrupt or truncated: its header cannot be read. {hint}"
-        )
-    payload = raw[end + 1 :]
-    if len(payload) != header["payload_bytes"]:
-        raise CorruptCheckpointError(
-            f"Checkpoint {path} is truncated: {len(payload)} payload bytes, the header says "
-            f"{header['payload_bytes']}. {hint}"
-        )
-    if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
-        raise CorruptCheckpointError(
-            f"Checkpoint {path} is corrupt: the SHA-256 of its payload does not match its "
-            f"header. {hint}"
-        )
-    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    return arrays, header
-
-
-def list_checkpoints(directory):
-    """Checkpoint files in `directory`, oldest first (by global step)."""
-    paths = [
-        p
-        for p in glob.glob(os.path.join(directory, "ckpt-*.tfzoo"))
-        if _NAME.match(os.path.basename(p))
-    ]
-    return sorted(paths, key=lambda p: int(_NAME.match(os.path.basename(p)).group(1)))
-
-
-# ----------------------------------------------------------------------------------------------
-# The callback
-# ----------------------------------------------------------------------------------------------
+__all__ = [
+    "CorruptCheckpointError",
+    "EpochData",
+    "ResumableCheckpoint",
+    "list_checkpoints",
+    "read_checkpoint_file",
+    "write_checkpoint_file",
+]
 
 
 def _global_seed_generator():
