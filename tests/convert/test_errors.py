@@ -1,6 +1,7 @@
 """Bad checkpoints give a `ValueError` that names the problem and the fix."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -243,3 +244,16 @@ def test_model_type_contradicting_architectures_is_refused(bert_dir):
 def test_matching_model_type_and_architecture_load(bert_dir):
     _edit_config(bert_dir, model_type="bert", architectures=["BertModel"])
     assert from_pretrained(bert_dir).num_layers == 1
+
+
+def test_save_pretrained_to_an_unwritable_folder_is_one_line():
+    import tfzoo
+
+    # /proc is a virtual file system: nobody, not even root, creates a folder there.
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc on this system")
+    model = tfzoo.build("bert-tiny", num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+    with pytest.raises(
+        ValueError, match=r"Cannot write a checkpoint to '/proc/tfzoo-x'.*not writable"
+    ):
+        tfzoo.save_pretrained(model, "/proc/tfzoo-x")

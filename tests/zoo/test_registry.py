@@ -111,6 +111,16 @@ def test_unknown_override_lists_valid_keys():
         tfzoo.build("bert-tiny", hiden_dim=64)
 
 
+@pytest.mark.parametrize(
+    "key, value", [("dropout", 1.5), ("dropout", -0.1), ("attention_dropout", "0.1")]
+)
+def test_dropout_rates_out_of_range_are_named(key, value):
+    with pytest.raises(
+        ValueError, match=rf"`{key}` must be a number in \[0, 1\)\. Received: {key}="
+    ):
+        tfzoo.build("bert-tiny", **{key: value})
+
+
 def test_unknown_task_and_missing_task_argument():
     with pytest.raises(ValueError, match="Supported: \\['causal_lm'\\]"):
         tfzoo.build("gpt2", task="classification")

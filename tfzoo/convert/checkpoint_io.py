@@ -218,8 +218,14 @@ def write_checkpoint(path, config, tensors, overwrite=False):
             f"{path!r} exists and is not empty. Pass overwrite=True to replace it, or pick a new path."
         )
     parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    except OSError as e:  # read-only file system, no permission, a virtual folder like /proc
+        raise ValueError(
+            f"Cannot write a checkpoint to {path!r}: {parent!r} is not writable "
+            f"({e.strerror or e}). Pick a folder you can write to."
+        ) from e
     try:
         arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
         save_file(arrays, os.path.join(tmp, WEIGHTS_FILE), metadata={"format": "pt"})

@@ -18,6 +18,10 @@ def _preset(name):
     return PRESETS[name]
 
 
+# Overrides that are dropout rates: checked here so that the error names them.
+_RATES = ("dropout", "attention_dropout")
+
+
 def _arguments(cls, skip=("self", "kwargs", "backbone")):
     return [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
 
@@ -91,6 +95,13 @@ def build(name, task=None, **overrides):
             + (f"; task {sorted(task_keys)}" if task_keys else "")
             + "."
         )
+    for key in _RATES:
+        value = overrides.get(key)
+        if value is not None and not (
+            isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+        ):
+            # Keras would name its own argument (`rate`), not the one the user passed.
+            raise ValueError(f"`{key}` must be a number in [0, 1). Received: {key}={value!r}")
     config = dict(preset["config"])
     config.update({k: v for k, v in overrides.items() if k in backbone_keys})
     # A key both take (`dropout`) goes to both: `dropout=0.0` must switch off the head's too.
