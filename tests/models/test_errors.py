@@ -167,7 +167,7 @@ def test_bad_values_under_fit_evaluate_predict_lead_with_the_message():
         (oov, y, vocabulary),
         (negative, y, vocabulary),
         (segments, y, r"^`segment_ids` holds ids outside \[0, 2\) \(the model has num_segments"),
-        (too_long, y, r"^The sequence has .*max_sequence_length=8\. Truncate the input to 8"),
+        (too_long, y, r"^The sequence has .*max_sequence_length=8\)?\. Truncate the input to 8"),
         (x, y + 3, r"^Labels must be class ids in \[0, 3\) \(the model has 3 classes\)"),
     ]
     for inputs, labels, match in cases:

@@ -114,6 +114,7 @@ def graph_error_message(error):
     message = max(found, key=len)
     detail = next((line for line in text.splitlines() if message in line), "")
     detail = detail.split("assertion failed:", 1)[-1].replace(message, "", 1).strip(" []")
+    detail = detail.replace("] [", " ")  # "[found min] [-1] [max] [77]" -> "found min -1 max 77"
     return f"{message}\nFound while running the compiled model: {detail}" if detail else message
 
 
