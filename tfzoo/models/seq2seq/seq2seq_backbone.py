@@ -302,6 +302,8 @@ class Seq2SeqBackbone(Backbone):
                     f"{self.max_sequence_length} tokens or build the model with a larger "
                     f"max_sequence_length."
                 )
+            vocabulary = self.vocabulary_size if side == "encoder" else self.target_vocabulary_size
+            ids = checks.check_token_ids(ids, vocabulary, f"{side}_token_ids")
             checked[f"{side}_token_ids"] = checks.check_sequence_shape(
                 ids, self.max_sequence_length, f"{side}_token_ids"
             )
