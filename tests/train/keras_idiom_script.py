@@ -132,6 +132,7 @@ def _train_all(strategy):
             "max_weight_change": moved,
             "checksum": float(sum(np.sum(np.abs(w)) for w in model.get_weights())),
         }
+        print(label, results[label]["loss"], flush=True)  # progress, for a slow machine
     return results
 
 
