@@ -70,15 +70,14 @@ def test_generate_with_ragged_prompts_and_end_token(lm):
     assert np.all(out["token_ids"][0, 5:] == 0) and np.all(out["padding_mask"][0, 5:] == 0)
 
 
-@pytest.mark.parametrize("sampler", ["top_k", "top_p", "random"])
-def test_sampling_is_seeded_and_valid(lm, sampler):
+@pytest.mark.parametrize(
+    "sampler, options", [("top_k", {"top_k": 5}), ("top_p", {"top_p": 0.8}), ("random", {})]
+)
+def test_sampling_is_seeded_and_valid(lm, sampler, options):
+    # Each sampler gets only the arguments it uses (another one is an error, tested below).
     prompt = np.array([[1, 2, 3]], "int32")
-    a = lm.generate(
-        prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3
-    )
-    b = lm.generate(
-        prompt, max_new_tokens=8, sampler=sampler, top_k=5, top_p=0.8, temperature=0.7, seed=3
-    )
+    a = lm.generate(prompt, max_new_tokens=8, sampler=sampler, temperature=0.7, seed=3, **options)
+    b = lm.generate(prompt, max_new_tokens=8, sampler=sampler, temperature=0.7, seed=3, **options)
     np.testing.assert_array_equal(a["token_ids"], b["token_ids"])
     assert a["token_ids"].min() >= 0 and a["token_ids"].max() < 97
 
@@ -99,3 +98,33 @@ def test_generate_bad_input(lm):
         lm.generate(np.array([[1, 200]], "int32"))
     with pytest.raises(ValueError, match="integers"):
         lm.generate(np.array([[1.0, 2.0]]))
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (
+            {"sampler": "top_p", "top_p": 1.5},
+            r"`top_p` must be a number in \(0, 1\]\. Received: top_p=1\.5",
+        ),
+        ({"sampler": "top_p", "top_p": 0.0}, r"Received: top_p=0\.0"),
+        ({"sampler": "top_p", "top_p": -0.1}, r"Received: top_p=-0\.1"),
+        ({"sampler": "top_k", "top_k": 0}, r"`top_k` must be an int >= 1\. Received: top_k=0"),
+        ({"sampler": "top_k", "top_k": 2.5}, r"Received: top_k=2\.5"),
+        ({"sampler": "top_k", "top_k": 98}, r"at most the vocabulary size \(97\)"),
+        ({"sampler": "random", "temperature": 0}, r"Received: temperature=0"),
+        ({"sampler": "random", "temperature": -1.0}, r"Received: temperature=-1\.0"),
+        ({"sampler": "random", "temperature": float("nan")}, r"temperature=nan"),
+        ({"max_new_tokens": 0}, r"Received: max_new_tokens=0"),
+        ({"max_new_tokens": 2.0}, r"max_new_tokens=2\.0"),
+        ({"sampler": "nucleus"}, r"Unknown sampler 'nucleus'"),
+        # A sampling argument the sampler does not use is an error, not silently ignored.
+        ({"top_p": 0.5}, r"sampler='greedy' does not use top_p=0\.5\. Pass sampler='top_p'"),
+        ({"temperature": 0.7}, r"sampler='greedy' does not use temperature=0\.7"),
+        ({"sampler": "top_k", "top_p": 0.5}, r"sampler='top_k' does not use top_p=0\.5"),
+        ({"sampler": "random", "top_k": 5}, r"sampler='random' does not use top_k=5"),
+    ],
+)
+def test_generate_rejects_bad_sampling_arguments(lm, options, match):
+    with pytest.raises(ValueError, match=match):
+        lm.generate(np.array([[1, 2, 3]], "int32"), **{"max_new_tokens": 2, **options})

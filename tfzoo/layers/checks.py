@@ -7,9 +7,12 @@ float id is silently truncated, so the embedding layers check their inputs:
 * on concrete values (eager calls, `predict` on NumPy arrays) with a `ValueError`;
 * inside a traced TensorFlow graph (`fit`, `tf.function`) with `tf.debugging` assertions, which
   `runtime_checks(False)` removes, as the exporters do: TFLite and ONNX have no assert op.
+  tfzoo models turn a failed assertion under `fit`/`evaluate`/`predict` back into a `ValueError`
+  whose first line is the check's message (`graph_error_message`).
 """
 
 import contextlib
+import numbers
 import threading
 
 import keras
@@ -52,33 +55,105 @@ def check_integer_ids(token_ids, name="token_ids"):
         )
 
 
-def check_token_ids(token_ids, vocabulary_size, name="token_ids"):
-    """Raises if `token_ids` has a float dtype or values outside `[0, vocabulary_size)`."""
-    check_integer_ids(token_ids, name)
-    if _is_concrete(token_ids):
-        values = ops.convert_to_numpy(token_ids)
-        if values.size and (values.min() < 0 or values.max() >= vocabulary_size):
-            bad = values[(values < 0) | (values >= vocabulary_size)]
+def check_positive_ints(minimum=1, allow_none=False, **values):
+    """Raises a `ValueError` naming the argument unless each value is an int >= `minimum`.
+
+    Example:
+
+    >>> check_positive_ints(num_heads=0)   # ValueError: ... Received: num_heads=0
+    """
+    for name, value in values.items():
+        if value is None and allow_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            hint = " (or None)" if allow_none else ""
             raise ValueError(
-                f"`{name}` holds ids outside [0, {vocabulary_size}): found {bad.ravel()[:5].tolist()}. "
-                f"The tokenizer and the model disagree on the vocabulary; use the tokenizer that "
-                f"matches the model, or build the model with vocabulary_size >= {int(values.max()) + 1}."
+                f"`{name}` must be an int >= {minimum}{hint}. Received: {name}={value!r}"
             )
-        return token_ids
-    if runtime_checks_enabled() and keras.backend.backend() == "tensorflow":
+
+
+# Messages of the value checks that run inside traced graphs; `graph_error_message` finds them
+# in the text of the error TensorFlow raises ("Graph execution error: ...").
+_GRAPH_MESSAGES = set()
+
+
+def _in_traced_graph(x):
+    if not runtime_checks_enabled() or keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.is_tensor(x) and not isinstance(x, keras.KerasTensor) and not tf.executing_eagerly()
+
+
+def graph_assert(x, condition, message, data=()):
+    """Returns `x` after an in-graph assertion that `condition` holds, failing with `message`.
+
+    Only inside a traced TensorFlow graph with runtime checks on (see `runtime_checks`);
+    otherwise returns `x` unchanged.
+    """
+    if not _in_traced_graph(x):
+        return x
+    import tensorflow as tf
+
+    _GRAPH_MESSAGES.add(message)
+    check = tf.debugging.Assert(condition, [message, *data], summarize=8)
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
+def graph_error_message(error):
+    """The clear message of a tfzoo in-graph check found in a TensorFlow `error`, else `None`.
+
+    The result's first line is the check's message; the next line holds what TensorFlow
+    printed (the offending values).
+    """
+    text = str(error).replace("\\'", "'")  # TensorFlow escapes quotes in the message
+    found = [m for m in _GRAPH_MESSAGES if m in text]
+    if not found:
+        return None
+    message = max(found, key=len)
+    detail = next((line for line in text.splitlines() if message in line), "")
+    detail = detail.split("assertion failed:", 1)[-1].replace(message, "", 1).strip(" []")
+    detail = detail.replace("] [", " ")  # "[found min] [-1] [max] [77]" -> "found min -1 max 77"
+    return f"{message}\nFound while running the compiled model: {detail}" if detail else message
+
+
+def check_ids(ids, upper, name, size_name, hint):
+    """Raises if `ids` has a float dtype or values outside `[0, upper)`.
+
+    Concrete values are checked here (`ValueError` naming the bad ids); inside a traced graph an
+    assertion with the same message is added (see `graph_error_message`). Returns `ids`.
+    """
+    check_integer_ids(ids, name)
+    head = f"`{name}` holds ids outside [0, {upper}) (the model has {size_name}={upper})"
+    if _is_concrete(ids):
+        values = ops.convert_to_numpy(ids)
+        if values.size and (values.min() < 0 or values.max() >= upper):
+            bad = values[(values < 0) | (values >= upper)]
+            raise ValueError(f"{head}: found {bad.ravel()[:5].tolist()}. {hint}")
+        return ids
+    if _in_traced_graph(ids):
         import tensorflow as tf
 
-        asserts = [
-            tf.debugging.assert_non_negative(token_ids, message=f"{name} must be >= 0"),
-            tf.debugging.assert_less(
-                token_ids,
-                tf.cast(vocabulary_size, token_ids.dtype),
-                message=f"{name} must be < vocabulary_size={vocabulary_size}",
-            ),
-        ]
-        with tf.control_dependencies(asserts):
-            token_ids = tf.identity(token_ids)
-    return token_ids
+        inside = tf.logical_and(
+            tf.reduce_all(ids >= 0), tf.reduce_all(ids < tf.cast(upper, ids.dtype))
+        )
+        # Fixed-size data (no boolean_mask), so the check also traces under XLA.
+        found = ["found min", tf.reduce_min(ids), "max", tf.reduce_max(ids)]
+        ids = graph_assert(ids, inside, f"{head}. {hint}", found)
+    return ids
+
+
+def check_token_ids(token_ids, vocabulary_size, name="token_ids"):
+    """Raises if `token_ids` has a float dtype or values outside `[0, vocabulary_size)`."""
+    return check_ids(
+        token_ids,
+        vocabulary_size,
+        name,
+        "vocabulary_size",
+        "The tokenizer and the model disagree on the vocabulary; use the tokenizer that matches "
+        "the model, or build the model with a larger vocabulary_size.",
+    )
 
 
 def check_sequence_length(sequence_length, max_sequence_length, start_index=0):
@@ -91,6 +166,51 @@ def check_sequence_length(sequence_length, max_sequence_length, start_index=0):
                 f"to {max_sequence_length} tokens, or build the model with a larger "
                 f"max_sequence_length."
             )
+
+
+def check_sequence_shape(token_ids, max_sequence_length=None, name="token_ids"):
+    """Checks that `token_ids` `(batch, seq)` is not empty and fits the position table.
+
+    Static sizes raise a `ValueError`; a sequence length only known when the graph runs gets an
+    in-graph assertion with the same advice. Returns `token_ids`.
+    """
+    shape = tuple(token_ids.shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"`{name}` must have rank 2 (batch, sequence); received shape {shape}. Add a batch "
+            f"axis for a single sequence (`ids[None]`)."
+        )
+    if shape[0] == 0:
+        raise ValueError(
+            f"`{name}` holds an empty batch (shape {shape}). Pass at least one sequence."
+        )
+    if shape[1] == 0:
+        raise ValueError(
+            f"`{name}` holds sequences of length 0 (shape {shape}). Pass at least one token per "
+            f"sequence."
+        )
+    if max_sequence_length is not None:
+        check_sequence_length(shape[1], max_sequence_length)
+    if shape[1] is None and _in_traced_graph(token_ids):
+        import tensorflow as tf
+
+        length = tf.shape(token_ids)[1]
+        token_ids = graph_assert(
+            token_ids,
+            length > 0,
+            f"`{name}` holds sequences of length 0. Pass at least one token per sequence.",
+        )
+        if max_sequence_length is not None:
+            token_ids = graph_assert(
+                token_ids,
+                length <= max_sequence_length,
+                f"The sequence has more positions than the model's position table "
+                f"(max_sequence_length={max_sequence_length}). Truncate the input to "
+                f"{max_sequence_length} tokens, or build the model with a larger "
+                f"max_sequence_length.",
+                ["sequence length:", length],
+            )
+    return token_ids
 
 
 def check_mask_shape(token_ids, mask, name):

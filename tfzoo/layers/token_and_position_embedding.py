@@ -1,5 +1,6 @@
 import keras
 
+from tfzoo.layers import checks
 from tfzoo.layers._block_config import clone_initializer
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
@@ -100,8 +101,6 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             x = x * (self.hidden_dim**0.5)
         if self.position_embedding is not None:
             if self.position == "sinusoidal":
-                from tfzoo.layers import checks
-
                 checks.check_sequence_length(
                     token_ids.shape[1], self.max_sequence_length, start_index
                 )
@@ -112,6 +111,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                     "This embedding has segment embeddings: pass `segment_ids` (zeros for a "
                     "single sentence)."
                 )
+            segment_ids = checks.check_ids(
+                segment_ids,
+                self.num_segments,
+                "segment_ids",
+                "num_segments",
+                "Segment ids number the sentences of an input: 0 for the first, 1 for the second; "
+                "pass segment ids below num_segments (zeros for single sentences).",
+            )
             x = x + self.segment_embedding(segment_ids)
         return x
 

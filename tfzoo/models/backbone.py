@@ -1,15 +1,18 @@
 import keras
 
 from tfzoo.layers import checks
+from tfzoo.models.zoo_model import ZooModel
 
 
-class Backbone(keras.Model):
+class Backbone(ZooModel):
     """Base class of tfzoo backbones: functional models with flat keyword configs.
 
     Subclasses build a functional graph in `__init__` (sections `# === Layers ===`,
     `# === Functional Model ===`, `# === Config ===`) and list their arguments in `get_config`.
     `call` checks inputs before running the graph: missing or unknown input names, float token
-    ids, masks whose shape differs from `token_ids`, sequences longer than the position table.
+    ids, masks whose shape differs from `token_ids`, empty batches or sequences, sequences
+    longer than the position table. `fit`, `evaluate` and `predict` check their data too (see
+    `tfzoo.models.zoo_model`).
     """
 
     #: Names of the model inputs, in signature order.
@@ -21,10 +24,11 @@ class Backbone(keras.Model):
         return self.embeddings.token_embedding
 
     def call(self, inputs, training=None, mask=None):
-        self._check_inputs(inputs)
+        inputs = self._check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask)
 
     def _check_inputs(self, inputs):
+        """Raises a `ValueError` on bad inputs; returns them (with in-graph checks if traced)."""
         if not isinstance(inputs, dict):
             raise ValueError(
                 f"{type(self).__name__} takes a dict of inputs with keys {list(self.input_names)}; "
@@ -42,8 +46,9 @@ class Backbone(keras.Model):
         for name in self.input_names[1:]:
             checks.check_mask_shape(token_ids, inputs[name], name)
         max_len = getattr(self, "max_sequence_length", None)
-        if max_len is not None and getattr(self, "_has_position_table", True):
-            checks.check_sequence_length(token_ids.shape[1], max_len)
+        if not getattr(self, "_has_position_table", True):
+            max_len = None
+        return {**inputs, "token_ids": checks.check_sequence_shape(token_ids, max_len)}
 
     def get_config(self):
         # Functional models serialise their graph; tfzoo backbones serialise their arguments

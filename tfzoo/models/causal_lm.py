@@ -97,9 +97,9 @@ class CausalLM(Task):
         max_new_tokens=20,
         padding_mask=None,
         sampler="greedy",
-        temperature=1.0,
-        top_k=50,
-        top_p=0.9,
+        temperature=None,
+        top_k=None,
+        top_p=None,
         end_token_id=None,
         pad_token_id=None,
         seed=None,
@@ -117,9 +117,11 @@ class CausalLM(Task):
             max_new_tokens: int. Tokens to add after the longest prompt.
             padding_mask: int/bool `(batch, prompt_len)`, 1 for prompt tokens.
             sampler: string. `"greedy"`, `"top_k"`, `"top_p"` (nucleus) or `"random"`.
-            temperature: float. Logits are divided by it before sampling.
-            top_k: int. Candidates kept by `"top_k"`.
-            top_p: float. Probability mass kept by `"top_p"`.
+            temperature: float > 0. Logits are divided by it before sampling. Defaults to `1.0`
+                for the sampling samplers; `"greedy"` takes none.
+            top_k: int >= 1. Candidates kept by `"top_k"` (only). Defaults to `50`.
+            top_p: float in (0, 1]. Probability mass kept by `"top_p"` (only). Defaults to
+                `0.9`.
             end_token_id: int, sequence of ints, or `None`. A sequence stops after emitting
                 one of them (e.g. a chat model's end-of-turn and end-of-text ids:
                 `tokenizer.end_token_ids`); generation stops when every sequence has stopped.
@@ -132,17 +134,21 @@ class CausalLM(Task):
         Returns:
             A dict with `token_ids` `(batch, prompt_len + max_new_tokens)` int32 and
             `padding_mask` (1 for prompt and generated tokens, 0 after the end token).
+
+        Raises:
+            ValueError: an unknown sampler; a `temperature`, `top_k`, `top_p` or
+                `max_new_tokens` out of range; or a sampling argument that the chosen sampler
+                does not use (e.g. `top_p` with the default `sampler="greedy"`), which would
+                otherwise be ignored without a word.
         """
-        if sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler {sampler!r}. Supported: {SAMPLERS}.")
-        if temperature <= 0:
-            raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature}")
-        if sampler == "top_p" and not 0.0 < top_p <= 1.0:
-            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p}")
-        if sampler == "top_k" and (top_k is None or top_k < 1):
-            raise ValueError(f"`top_k` must be >= 1. Received: top_k={top_k}")
-        if max_new_tokens < 1:
-            raise ValueError(f"`max_new_tokens` must be >= 1. Received: {max_new_tokens}")
+        temperature, top_k, top_p = _sampler_arguments(
+            sampler, temperature, top_k, top_p, max_new_tokens
+        )
+        if sampler == "top_k" and top_k > self.backbone.vocabulary_size:
+            raise ValueError(
+                f"`top_k` must be at most the vocabulary size ({self.backbone.vocabulary_size}). "
+                f"Received: top_k={top_k}"
+            )
         tokens, prompt_mask = _pad_prompts(token_ids, padding_mask)
         if np.issubdtype(tokens.dtype, np.floating):
             raise ValueError("`token_ids` must be integers, but a float array was given.")
@@ -240,6 +246,52 @@ def _end_token_ids(end_token_id, vocabulary_size):
                 f"end_token_id={end_token_id!r}"
             )
     return tuple(int(i) for i in dict.fromkeys(ids))
+
+
+def _sampler_arguments(sampler, temperature, top_k, top_p, max_new_tokens):
+    """Validates `generate`'s sampling arguments; returns `(temperature, top_k, top_p)`."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"Unknown sampler {sampler!r}. Supported: {SAMPLERS}.")
+    number = (int, float, np.integer, np.floating)
+    if temperature is not None and (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, number)
+        or not np.isfinite(temperature)
+        or temperature <= 0
+    ):
+        raise ValueError(
+            f"`temperature` must be a number > 0. Received: temperature={temperature!r}"
+        )
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1
+    ):
+        raise ValueError(f"`top_k` must be an int >= 1. Received: top_k={top_k!r}")
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, number) or not 0.0 < top_p <= 1.0
+    ):
+        raise ValueError(f"`top_p` must be a number in (0, 1]. Received: top_p={top_p!r}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)):
+        raise ValueError(
+            f"`max_new_tokens` must be an int >= 1. Received: max_new_tokens={max_new_tokens!r}"
+        )
+    if max_new_tokens < 1:
+        raise ValueError(
+            f"`max_new_tokens` must be >= 1. Received: max_new_tokens={max_new_tokens}"
+        )
+    used = {"greedy": (), "random": ("temperature",), "top_k": ("temperature", "top_k")}
+    used["top_p"] = ("temperature", "top_p")
+    given = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    unused = [f"{k}={v!r}" for k, v in given.items() if v is not None and k not in used[sampler]]
+    if unused:
+        users = {"temperature": "'random', 'top_k' or 'top_p'", "top_k": "'top_k'"}
+        users["top_p"] = "'top_p'"
+        first = unused[0].split("=")[0]
+        raise ValueError(
+            f"sampler={sampler!r} does not use {', '.join(unused)}. Pass sampler={users[first]} "
+            f"to use {first}, or leave it out."
+        )
+    temperature = 1.0 if temperature is None else float(temperature)
+    return temperature, 50 if top_k is None else int(top_k), 0.9 if top_p is None else float(top_p)
 
 
 def _pad_prompts(token_ids, padding_mask):

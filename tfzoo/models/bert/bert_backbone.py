@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder
+from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
 from tfzoo.models.backbone import Backbone
 
 
@@ -71,6 +71,20 @@ class BertBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        checks.check_positive_ints(
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+        )
+        checks.check_positive_ints(
+            allow_none=True, head_dim=head_dim, sliding_window=sliding_window
+        )
+        checks.check_positive_ints(
+            minimum=0, num_segments=num_segments, global_tokens=global_tokens
+        )
         if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "

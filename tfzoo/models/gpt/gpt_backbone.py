@@ -1,6 +1,6 @@
 import keras
 
-from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder
+from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder, checks
 from tfzoo.models.backbone import Backbone
 
 
@@ -60,6 +60,18 @@ class GPTBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        checks.check_positive_ints(
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+        )
+        checks.check_positive_ints(
+            allow_none=True, head_dim=head_dim, sliding_window=sliding_window
+        )
+        checks.check_positive_ints(minimum=0, global_tokens=global_tokens)
         if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "

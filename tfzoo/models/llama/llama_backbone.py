@@ -1,6 +1,6 @@
 import keras
 
-from tfzoo.layers import RMSNorm, TokenAndPositionEmbedding, TransformerDecoder
+from tfzoo.layers import RMSNorm, TokenAndPositionEmbedding, TransformerDecoder, checks
 from tfzoo.models.backbone import Backbone
 
 
@@ -53,6 +53,16 @@ class LlamaBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        checks.check_positive_ints(
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+        )
+        checks.check_positive_ints(num_key_value_heads=num_key_value_heads)
+        checks.check_positive_ints(allow_none=True, head_dim=head_dim)
         if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "

@@ -93,6 +93,20 @@ class Seq2SeqBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        checks.check_positive_ints(
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+        )
+        checks.check_positive_ints(num_buckets=num_buckets, max_distance=max_distance)
+        checks.check_positive_ints(
+            allow_none=True,
+            num_decoder_layers=num_decoder_layers,
+            target_vocabulary_size=target_vocabulary_size,
+        )
         if position not in ("sinusoidal", "relative"):
             raise ValueError(
                 f"`position` must be 'sinusoidal' or 'relative'. Received: position={position!r}"
@@ -274,6 +288,7 @@ class Seq2SeqBackbone(Backbone):
                 f"Seq2SeqBackbone expects inputs {list(self.input_names)}; missing {missing}, "
                 f"unknown {unknown}."
             )
+        checked = dict(inputs)
         for side in ("encoder", "decoder"):
             ids = inputs[f"{side}_token_ids"]
             checks.check_integer_ids(ids, f"{side}_token_ids")
@@ -287,6 +302,12 @@ class Seq2SeqBackbone(Backbone):
                     f"{self.max_sequence_length} tokens or build the model with a larger "
                     f"max_sequence_length."
                 )
+            vocabulary = self.vocabulary_size if side == "encoder" else self.target_vocabulary_size
+            ids = checks.check_token_ids(ids, vocabulary, f"{side}_token_ids")
+            checked[f"{side}_token_ids"] = checks.check_sequence_shape(
+                ids, self.max_sequence_length, f"{side}_token_ids"
+            )
+        return checked
 
     def get_config(self):
         config = super().get_config()

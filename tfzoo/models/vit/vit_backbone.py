@@ -1,6 +1,6 @@
 import keras
 
-from tfzoo.layers import LayerNorm, TransformerEncoder
+from tfzoo.layers import LayerNorm, TransformerEncoder, checks
 from tfzoo.layers.patch_embedding import PatchEmbedding
 from tfzoo.models.backbone import Backbone
 
@@ -60,6 +60,15 @@ class ViTBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        checks.check_positive_ints(
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            image_size=image_size,
+            patch_size=patch_size,
+            num_channels=num_channels,
+        )
         if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
@@ -135,6 +144,7 @@ class ViTBackbone(Backbone):
         return super().call(_as_dict(inputs), training=training, mask=mask)
 
     def _check_inputs(self, inputs):
+        """Raises a `ValueError` on bad inputs; returns them as a dict."""
         inputs = _as_dict(inputs)
         if not isinstance(inputs, dict) or set(inputs) != {"images"}:
             got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
@@ -160,13 +170,18 @@ class ViTBackbone(Backbone):
                 f"The model expects {self.num_channels} channels; `images` has {shape[-1]} "
                 f"(shape {shape})."
             )
+        if shape[0] == 0:
+            raise ValueError(
+                f"`images` holds an empty batch (shape {shape}). Pass at least one image."
+            )
         for axis, size in (("height", shape[1]), ("width", shape[2])):
-            if size is not None and size % self.patch_size:
+            if size == 0 or (size is not None and size % self.patch_size):
                 raise ValueError(
-                    f"The image {axis} ({size}) must be a multiple of the patch size "
+                    f"The image {axis} ({size}) must be a positive multiple of the patch size "
                     f"({self.patch_size}). Resize or crop the images to a multiple of "
                     f"{self.patch_size}."
                 )
+        return inputs
 
     def get_config(self):
         config = super().get_config()
