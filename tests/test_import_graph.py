@@ -135,7 +135,7 @@ def test_the_graph_sees_imports(graph):
     assert "tfzoo.models.slots" in graph["tfzoo.models.bert.bert_hf"]
     assert "tfzoo.models.bert" in graph["tfzoo.zoo.families"]
     assert "tfzoo.zoo" in graph["tfzoo.convert.hugging_face"]
-    assert "tfzoo.layers" in graph["tfzoo.models.gpt.gpt_backbone"]
+    assert "tfzoo.layers" in graph["tfzoo.models.decoder_backbone"]
 
 
 def test_no_import_cycle(graph):

@@ -36,7 +36,10 @@ def _check(result):
 def test_mirrored_strategy_plain_idiom_trains_every_task_model(tmp_path):
     out = tmp_path / "mirrored.json"
     run = subprocess.run(
-        [sys.executable, SCRIPT, "mirrored", str(out)], env=_env(), capture_output=True, timeout=1800
+        [sys.executable, SCRIPT, "mirrored", str(out)],
+        env=_env(),
+        capture_output=True,
+        timeout=1800,
     )
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     _check(json.loads(out.read_text()))

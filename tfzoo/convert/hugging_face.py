@@ -7,6 +7,7 @@ matched to its family by `architectures`, else by `model_type`.
 """
 
 import os
+import types
 import warnings
 
 import numpy as np
@@ -15,15 +16,43 @@ from tfzoo.convert import gguf
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
 from tfzoo.zoo import FAMILIES
 
-# The zoo's families that declare a Hugging Face converter, by the `model_type` it reads.
+# What a family's converter module may leave out, and the value it then has.
+_CONVERTER_DEFAULTS = dict(
+    TIED={},  # tensor name -> the name it must equal (tied weights stored twice)
+    IGNORED_SUFFIXES=(),  # buffers skipped without a warning
+    NOT_SAVED={},  # architecture -> name prefixes `save_pretrained` leaves out
+    LEGACY_SUFFIXES={},  # new name suffix -> the suffix older checkpoints use
+    task_defaults=lambda config, task: {},  # task arguments implied by config.json
+    extra_tensors=lambda model, prefix: {},  # tensors Hugging Face needs that tfzoo lacks
+    unused_weights=lambda model: (),  # weights the outputs do not use: no warning if missing
+)
+
+
+def _converter(family):
+    module = family.converters["hugging_face"]
+
+    def architecture_of(model):
+        # The architecture holding `model`'s task head, else the bare model (the backbone, or a
+        # task without weights of its own such as mean pooling).
+        for architecture, task in module.ARCHITECTURES.items():
+            if task is not None and isinstance(model, family.tasks[task]):
+                return architecture
+        return next(a for a, task in module.ARCHITECTURES.items() if task is None)
+
+    public = {name: getattr(module, name) for name in dir(module) if not name.startswith("_")}
+    defaults = dict(_CONVERTER_DEFAULTS, architecture_of=architecture_of)
+    return types.SimpleNamespace(**{**defaults, **public})
+
+
+# The zoo's families that declare a Hugging Face converter, by the `model_type` it reads, and
+# their converters (the family's module with the defaults above filled in).
 HF_FAMILIES = {
     f.converters["hugging_face"].MODEL_TYPE: f
     for f in FAMILIES.values()
     if "hugging_face" in f.converters
 }
-SUPPORTED_ARCHITECTURES = tuple(
-    a for f in HF_FAMILIES.values() for a in f.converters["hugging_face"].ARCHITECTURES
-)
+_CONVERTERS = {f.name: _converter(f) for f in HF_FAMILIES.values()}
+SUPPORTED_ARCHITECTURES = tuple(a for c in _CONVERTERS.values() for a in c.ARCHITECTURES)
 SUPPORTED_MODEL_TYPES = tuple(HF_FAMILIES)
 # Absolute tolerance under which a tied tensor stored twice counts as the same tensor.
 _TIED_ATOL = 1e-6
@@ -39,7 +68,7 @@ def _family_and_architecture(config, path):
     model_type = config.get("model_type")
     for architecture in architectures:
         for family in HF_FAMILIES.values():
-            converter = family.converters["hugging_face"]
+            converter = _CONVERTERS[family.name]
             if architecture in converter.ARCHITECTURES:
                 if model_type is not None and model_type not in _model_types(converter):
                     # e.g. model_type "roberta" with BertModel weights: converting it as BERT
@@ -60,7 +89,7 @@ def _family_and_architecture(config, path):
     if isinstance(model_type, str) and model_type in HF_FAMILIES:
         # No `architectures`: the bare model.
         family = HF_FAMILIES[model_type]
-        return family, next(iter(family.converters["hugging_face"].ARCHITECTURES))
+        return family, next(iter(_CONVERTERS[family.name].ARCHITECTURES))
     raise ValueError(
         f"{path!r} has model_type={model_type!r} and no supported `architectures`. tfzoo converts "
         f"model types {list(SUPPORTED_MODEL_TYPES)} (architectures {list(SUPPORTED_ARCHITECTURES)})."
@@ -203,7 +232,7 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
         config = read_config(path)
         family, architecture = _family_and_architecture(config, path)
         checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
-    converter = family.converters["hugging_face"]
+    converter = _CONVERTERS[family.name]
     if task is not None and task not in family.tasks:
         raise ValueError(
             f"Unknown task {task!r} for a {converter.MODEL_TYPE} checkpoint. Supported: "
@@ -237,7 +266,7 @@ def _converter_of(model):
     backbone = getattr(model, "backbone", model)
     for family in HF_FAMILIES.values():
         if isinstance(backbone, family.backbone):
-            return family.converters["hugging_face"]
+            return _CONVERTERS[family.name]
     raise ValueError(
         f"save_pretrained converts tfzoo BERT, GPT and Llama models (backbones or tasks); received "
         f"a {type(model).__name__}."
@@ -276,9 +305,14 @@ def save_pretrained(model, path, overwrite=False):
             continue
         tensors[slot.name] = slot.read()
     tensors.update(converter.extra_tensors(model, prefix))
-    return write_checkpoint(
-        path, converter.hf_config(model, architecture), tensors, overwrite=overwrite
-    )
+    config = {
+        "architectures": [architecture],
+        "model_type": converter.MODEL_TYPE,
+        "initializer_range": 0.02,
+        "dtype": "float32",
+        **converter.hf_config(model, architecture),
+    }
+    return write_checkpoint(path, config, tensors, overwrite=overwrite)
 
 
 def load_pretrained(path, task=None, dtype=None, sequence_length=None, **task_args):

@@ -11,6 +11,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+# Hugging Face activation names (`hidden_act`, `activation_function`) -> tfzoo's, and back.
+ACTIVATIONS = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+}
+ACTIVATIONS_BACK = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Slot:

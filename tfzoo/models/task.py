@@ -1,4 +1,14 @@
 import keras
+from keras import ops
+
+
+def check_num_classes(num_classes):
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}. For "
+            f"regression use the backbone's pooled output with your own head."
+        )
+
 
 from tfzoo.models.zoo_model import ZooModel
 
@@ -21,6 +31,21 @@ class Task(ZooModel):
         # silently truncate float token ids before the backbone sees them.
         inputs = self.backbone._check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask)
+
+    def _add_classifier(self, num_classes, dropout):
+        """Creates the classifier head: `output_dropout`, then the dense `output_dense`."""
+        policy = self.backbone.dtype_policy
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=policy, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            dtype=policy,
+            name="logits",
+        )
+
+    def _classify(self, features):
+        # Logits in float32 so losses stay accurate under mixed precision.
+        return ops.cast(self.output_dense(self.output_dropout(features)), "float32")
 
     def get_config(self):
         return {

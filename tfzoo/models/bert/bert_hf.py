@@ -38,22 +38,13 @@ NOT_SAVED = {"BertForMaskedLM": ("pooler.",)}
 # Names used by checkpoints written before `transformers` renamed them: new suffix -> old suffix.
 LEGACY_SUFFIXES = {"LayerNorm.weight": "LayerNorm.gamma", "LayerNorm.bias": "LayerNorm.beta"}
 
-# Hugging Face `hidden_act` -> tfzoo activation, and back.
-ACTIVATIONS = {
-    "gelu": "gelu",
-    "gelu_new": "gelu_tanh",
-    "gelu_pytorch_tanh": "gelu_tanh",
-    "relu": "relu",
-}
-ACTIVATIONS_BACK = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
-
 
 def backbone_kwargs(config):
     """`BertBackbone` arguments from a Hugging Face BERT `config.json` dict."""
     act = config.get("hidden_act", "gelu")
-    if act not in ACTIVATIONS:
+    if act not in S.ACTIVATIONS:
         raise ValueError(
-            f"config.json has hidden_act={act!r}; tfzoo's BERT supports {sorted(ACTIVATIONS)}."
+            f"config.json has hidden_act={act!r}; tfzoo's BERT supports {sorted(S.ACTIVATIONS)}."
         )
     position_type = config.get("position_embedding_type", "absolute")
     if position_type != "absolute":
@@ -77,7 +68,7 @@ def backbone_kwargs(config):
         attention_dropout=config.get("attention_probs_dropout_prob", hidden_dropout),
         max_sequence_length=config.get("max_position_embeddings", 512),
         num_segments=config.get("type_vocab_size", 2),
-        activation=ACTIVATIONS[act],
+        activation=S.ACTIVATIONS[act],
         layer_norm_epsilon=config.get("layer_norm_eps", 1e-12),
     )
 
@@ -97,20 +88,18 @@ def task_defaults(config, task):
 def hf_config(model, architecture):
     """A Hugging Face `config.json` dict describing the tfzoo BERT `model`."""
     b = model.backbone if hasattr(model, "backbone") else model
-    if b.activation not in ACTIVATIONS_BACK:
+    if b.activation not in S.ACTIVATIONS_BACK:
         raise ValueError(
             f"This BERT uses activation={b.activation!r}, which Hugging Face BERT cannot express. "
-            f"Supported: {sorted(ACTIVATIONS_BACK)}."
+            f"Supported: {sorted(S.ACTIVATIONS_BACK)}."
         )
     config = {
-        "architectures": [architecture],
-        "model_type": MODEL_TYPE,
         "vocab_size": b.vocabulary_size,
         "hidden_size": b.hidden_dim,
         "num_hidden_layers": b.num_layers,
         "num_attention_heads": b.num_heads,
         "intermediate_size": b.intermediate_dim,
-        "hidden_act": ACTIVATIONS_BACK[b.activation],
+        "hidden_act": S.ACTIVATIONS_BACK[b.activation],
         "hidden_dropout_prob": b.dropout,
         "attention_probs_dropout_prob": b.attention_dropout,
         "max_position_embeddings": b.max_sequence_length,
@@ -118,12 +107,10 @@ def hf_config(model, architecture):
         "type_vocab_size": max(b.num_segments, 1),
         "layer_norm_eps": b.layer_norm_epsilon,
         "position_embedding_type": "absolute",
-        "initializer_range": 0.02,
         "pad_token_id": 0,
         "tie_word_embeddings": True,
         "is_decoder": False,
         "add_cross_attention": False,
-        "dtype": "float32",
     }
     if isinstance(model, (BertClassifier, BertTokenClassifier)):
         config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
@@ -146,17 +133,6 @@ def unused_weights(model):
     if isinstance(model, (BertMaskedLM, BertSentenceEmbedding, BertTokenClassifier)):
         return ("pooler.",)
     return ()
-
-
-def architecture_of(model):
-    """The Hugging Face architecture that holds `model`'s weights."""
-    if isinstance(model, BertMaskedLM):
-        return "BertForMaskedLM"
-    if isinstance(model, BertClassifier):
-        return "BertForSequenceClassification"
-    if isinstance(model, BertTokenClassifier):
-        return "BertForTokenClassification"
-    return "BertModel"  # backbone, or sentence embedding (mean pooling has no weights)
 
 
 def slots(model, prefix):

@@ -3,19 +3,35 @@ from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
 from tfzoo.models.bert.bert_backbone import mean_pool
-from tfzoo.models.task import Task
+from tfzoo.models.task import Task, check_num_classes
 
 
-def _check_classes(num_classes):
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
-            f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}. For "
-            f"regression use the backbone's pooled output with your own head."
-        )
+class _BertDenseHead(Task):
+    """Dropout and a dense layer on one output of a BERT backbone, named by `_features`."""
+
+    _features = "pooled_output"
+
+    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
+        check_num_classes(num_classes)
+        # === Layers ===
+        self.backbone = backbone
+        self._add_classifier(num_classes, dropout)
+        # === Functional Model ===
+        inputs = backbone.input
+        logits = self._classify(backbone(inputs)[self._features])
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertClassifier(Task):
+class BertClassifier(_BertDenseHead):
     """Sequence classification: dropout and a dense layer on BERT's pooled output.
 
     Args:
@@ -31,37 +47,11 @@ class BertClassifier(Task):
     >>> model = tfzoo.build("bert-tiny", task="classification", num_classes=2)
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        _check_classes(num_classes)
-        # === Layers ===
-        self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="output_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            dtype=backbone.dtype_policy,
-            name="logits",
-        )
-        # === Functional Model ===
-        inputs = backbone.input
-        pooled = backbone(inputs)["pooled_output"]
-        # Logits in float32 so losses stay accurate under mixed precision.
-        logits = ops.cast(self.output_dense(self.output_dropout(pooled)), "float32")
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+    _features = "pooled_output"  # (batch, hidden)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertTokenClassifier(Task):
+class BertTokenClassifier(_BertDenseHead):
     """Token classification (e.g. named entities): a dense layer on every hidden state.
 
     Args:
@@ -72,29 +62,7 @@ class BertTokenClassifier(Task):
     Outputs logits `(batch, seq, num_classes)`.
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        _check_classes(num_classes)
-        self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="output_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            dtype=backbone.dtype_policy,
-            name="logits",
-        )
-        inputs = backbone.input
-        sequence = backbone(inputs)["sequence_output"]
-        logits = ops.cast(self.output_dense(self.output_dropout(sequence)), "float32")
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+    _features = "sequence_output"  # (batch, seq, hidden)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")

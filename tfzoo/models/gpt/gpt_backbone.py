@@ -1,11 +1,11 @@
 import keras
 
-from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerDecoder, checks
-from tfzoo.models.backbone import Backbone
+from tfzoo.layers import checks
+from tfzoo.models.decoder_backbone import DecoderBackbone
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class GPTBackbone(Backbone):
+class GPTBackbone(DecoderBackbone):
     """GPT-2 decoder (Radford et al., 2019): token + learned position embeddings, pre-LN causal
     Transformer blocks and a final layer norm.
 
@@ -60,106 +60,42 @@ class GPTBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        checks.check_positive_ints(
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
-        checks.check_positive_ints(
-            allow_none=True, head_dim=head_dim, sliding_window=sliding_window
-        )
+        checks.check_positive_ints(allow_none=True, sliding_window=sliding_window)
         checks.check_positive_ints(minimum=0, global_tokens=global_tokens)
-        if head_dim is None and hidden_dim % num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads, or pass head_dim."
-            )
-        initializer = keras.initializers.RandomNormal(stddev=0.02)
-
-        # === Layers ===
-        self.embeddings = TokenAndPositionEmbedding(
+        super().__init__(
             vocabulary_size,
-            max_sequence_length,
+            num_layers,
+            num_heads,
             hidden_dim,
-            embeddings_initializer=initializer,
-            dtype=dtype,
-            name="embeddings",
-        )
-        self.embeddings_dropout = keras.layers.Dropout(
-            dropout, dtype=dtype, name="embeddings_dropout"
-        )
-        self.transformer_layers = [
-            TransformerDecoder(
-                num_heads,
-                intermediate_dim,
-                head_dim=head_dim,
+            intermediate_dim,
+            position="learned",
+            norm="layer_norm",
+            use_bias=True,
+            block_args=dict(
                 activation=activation,
-                dropout=dropout,
-                attention_dropout=dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                normalize_first=True,
                 sliding_window=sliding_window,
                 attention_implementation=attention_implementation,
                 global_tokens=global_tokens,
-                kernel_initializer=initializer,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
-        self.layer_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="layer_norm")
-
-        # === Functional Model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        x = self.embeddings_dropout(self.embeddings(token_ids))
-        for layer in self.transformer_layers:
-            x = layer(x, padding_mask=padding_mask)
-        x = self.layer_norm(x)
-        super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask},
-            outputs=x,
+            ),
+            max_sequence_length=max_sequence_length,
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            head_dim=head_dim,
             dtype=dtype,
             **kwargs,
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.num_key_value_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self._head_dim = head_dim
-        self.dropout = dropout
-        self.max_sequence_length = max_sequence_length
         self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
         self.sliding_window = sliding_window
         self.attention_implementation = attention_implementation
         self.global_tokens = global_tokens
-
-    @property
-    def head_dim(self):
-        return self._head_dim or self.hidden_dim // self.num_heads
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "head_dim": self._head_dim,
-                "dropout": self.dropout,
-                "max_sequence_length": self.max_sequence_length,
                 "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
                 "sliding_window": self.sliding_window,
                 "attention_implementation": self.attention_implementation,
                 "global_tokens": self.global_tokens,

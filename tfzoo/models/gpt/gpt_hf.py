@@ -6,31 +6,20 @@ it is split in three. The LM head is tied to `wte` in both libraries.
 """
 
 from tfzoo.models import slots as S
-from tfzoo.models.causal_lm import CausalLM
 
 MODEL_TYPE = "gpt2"
 PREFIX = "transformer."
 ARCHITECTURES = {"GPT2Model": None, "GPT2LMHeadModel": "causal_lm"}
 TIED = {"lm_head.weight": "{p}wte.weight"}
 IGNORED_SUFFIXES = ("attn.bias", "attn.masked_bias")
-NOT_SAVED = {}
-LEGACY_SUFFIXES = {}
-
-ACTIVATIONS = {
-    "gelu": "gelu",
-    "gelu_new": "gelu_tanh",
-    "gelu_pytorch_tanh": "gelu_tanh",
-    "relu": "relu",
-}
-ACTIVATIONS_BACK = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
 
 
 def backbone_kwargs(config):
     """`GPTBackbone` arguments from a Hugging Face GPT-2 `config.json` dict."""
     act = config.get("activation_function", "gelu_new")
-    if act not in ACTIVATIONS:
+    if act not in S.ACTIVATIONS:
         raise ValueError(
-            f"config.json has activation_function={act!r}; tfzoo's GPT supports {sorted(ACTIVATIONS)}."
+            f"config.json has activation_function={act!r}; tfzoo's GPT supports {sorted(S.ACTIVATIONS)}."
         )
     unsupported = {
         "scale_attn_weights": (config.get("scale_attn_weights", True), True),
@@ -57,38 +46,31 @@ def backbone_kwargs(config):
         intermediate_dim=config.get("n_inner") or 4 * hidden,
         dropout=config.get("resid_pdrop", 0.1),
         max_sequence_length=config.get("n_positions", 1024),
-        activation=ACTIVATIONS[act],
+        activation=S.ACTIVATIONS[act],
         layer_norm_epsilon=config.get("layer_norm_epsilon", 1e-5),
     )
-
-
-def task_defaults(config, task):
-    return {}
 
 
 def hf_config(model, architecture):
     """A Hugging Face `config.json` dict describing the tfzoo GPT `model`."""
     b = model.backbone if hasattr(model, "backbone") else model
-    if b.activation not in ACTIVATIONS_BACK:
+    if b.activation not in S.ACTIVATIONS_BACK:
         raise ValueError(
             f"This GPT uses activation={b.activation!r}, which Hugging Face GPT-2 cannot express. "
-            f"Supported: {sorted(ACTIVATIONS_BACK)}."
+            f"Supported: {sorted(S.ACTIVATIONS_BACK)}."
         )
     return {
-        "architectures": [architecture],
-        "model_type": MODEL_TYPE,
         "vocab_size": b.vocabulary_size,
         "n_embd": b.hidden_dim,
         "n_layer": b.num_layers,
         "n_head": b.num_heads,
         "n_inner": b.intermediate_dim,
         "n_positions": b.max_sequence_length,
-        "activation_function": ACTIVATIONS_BACK[b.activation],
+        "activation_function": S.ACTIVATIONS_BACK[b.activation],
         "resid_pdrop": b.dropout,
         "embd_pdrop": b.dropout,
         "attn_pdrop": b.dropout,
         "layer_norm_epsilon": b.layer_norm_epsilon,
-        "initializer_range": 0.02,
         "scale_attn_weights": True,
         "scale_attn_by_inverse_layer_idx": False,
         "reorder_and_upcast_attn": False,
@@ -96,20 +78,7 @@ def hf_config(model, architecture):
         "tie_word_embeddings": True,
         "bos_token_id": None,
         "eos_token_id": None,
-        "dtype": "float32",
     }
-
-
-def extra_tensors(model, prefix):
-    return {}
-
-
-def unused_weights(model):
-    return ()
-
-
-def architecture_of(model):
-    return "GPT2LMHeadModel" if isinstance(model, CausalLM) else "GPT2Model"
 
 
 def slots(model, prefix):

@@ -13,8 +13,6 @@ ARCHITECTURES = {"LlamaModel": None, "LlamaForCausalLM": "causal_lm"}
 # With tie_word_embeddings a stored lm_head must equal the embedding (untied: a real slot).
 TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
 IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
-NOT_SAVED = {}
-LEGACY_SUFFIXES = {}
 
 
 def _rope(config):
@@ -72,10 +70,6 @@ def backbone_kwargs(config):
     )
 
 
-def task_defaults(config, task):
-    return {}
-
-
 def hf_config(model, architecture):
     """A Hugging Face `config.json` dict describing the tfzoo Llama `model`."""
     b = model.backbone if hasattr(model, "backbone") else model
@@ -83,8 +77,6 @@ def hf_config(model, architecture):
     if b.rope_scaling_factor != 1.0:
         rope.update(rope_type="linear", factor=float(b.rope_scaling_factor))
     return {
-        "architectures": [architecture],
-        "model_type": MODEL_TYPE,
         "vocab_size": b.vocabulary_size,
         "hidden_size": b.hidden_dim,
         "num_hidden_layers": b.num_layers,
@@ -103,23 +95,9 @@ def hf_config(model, architecture):
         "attention_dropout": b.dropout,
         "tie_word_embeddings": b.tie_word_embeddings,
         "pretraining_tp": 1,
-        "initializer_range": 0.02,
         "bos_token_id": None,
         "eos_token_id": None,
-        "dtype": "float32",
     }
-
-
-def extra_tensors(model, prefix):
-    return {}
-
-
-def unused_weights(model):
-    return ()
-
-
-def architecture_of(model):
-    return "LlamaForCausalLM" if isinstance(model, CausalLM) else "LlamaModel"
 
 
 def slots(model, prefix):

@@ -11,23 +11,26 @@ but tfzoo scales attention logits by `1/sqrt(head_dim)` and does not rescale the
 
 _SHARED = dict(vocabulary_size=37000, max_sequence_length=512, share_embeddings=True)
 
+
+def _transformer(size, heads, hidden, intermediate, dropout):
+    return dict(
+        config=dict(
+            _SHARED,
+            num_layers=6,
+            num_heads=heads,
+            hidden_dim=hidden,
+            intermediate_dim=intermediate,
+            dropout=dropout,
+        ),
+        description=f"Transformer {size} (Vaswani et al. 2017): d{hidden}, 6+6 layers, {heads} "
+        f"heads, ff {intermediate}, shared 37k vocabulary, post-LN",
+        published_parameters=None,
+    )
+
+
 SEQ2SEQ_PRESETS = {
-    "transformer-base": dict(
-        config=dict(
-            _SHARED, num_layers=6, num_heads=8, hidden_dim=512, intermediate_dim=2048, dropout=0.1
-        ),
-        description="Transformer base (Vaswani et al. 2017): d512, 6+6 layers, 8 heads, ff 2048, "
-        "shared 37k vocabulary, post-LN",
-        published_parameters=None,
-    ),
-    "transformer-big": dict(
-        config=dict(
-            _SHARED, num_layers=6, num_heads=16, hidden_dim=1024, intermediate_dim=4096, dropout=0.3
-        ),
-        description="Transformer big (Vaswani et al. 2017): d1024, 6+6 layers, 16 heads, ff 4096, "
-        "shared 37k vocabulary, post-LN",
-        published_parameters=None,
-    ),
+    "transformer-base": _transformer("base", 8, 512, 2048, 0.1),
+    "transformer-big": _transformer("big", 16, 1024, 4096, 0.3),
     "t5-small": dict(
         config=dict(
             vocabulary_size=32128,

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from tfzoo.models.task import Task
+from tfzoo.models.task import Task, check_num_classes
 from tfzoo.models.vit.vit_backbone import _as_dict
 
 
@@ -28,23 +28,12 @@ class ViTClassifier(Task):
     """
 
     def __init__(self, backbone, num_classes, pooling="token", dropout=0.0, **kwargs):
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}"
-            )
+        check_num_classes(num_classes)
         if pooling not in ("token", "mean"):
             raise ValueError(f"`pooling` must be 'token' or 'mean'. Received: pooling={pooling!r}")
         # === Layers ===
         self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="output_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            dtype=backbone.dtype_policy,
-            name="logits",
-        )
+        self._add_classifier(num_classes, dropout)
         # === Functional Model ===
         inputs = backbone.input
         outputs = backbone(inputs)
@@ -52,8 +41,7 @@ class ViTClassifier(Task):
             pooled = outputs["pooled_output"]  # (B, D)
         else:
             pooled = ops.mean(outputs["sequence_output"][:, 1:, :], axis=1)  # (B, D)
-        # Logits in float32 so losses stay accurate under mixed precision.
-        logits = ops.cast(self.output_dense(self.output_dropout(pooled)), "float32")
+        logits = self._classify(pooled)  # (B, num_classes), float32
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         # === Config ===
         self.num_classes = num_classes
