@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from tfzoo.models.zoo_model import ZooModel
+
 
 def check_num_classes(num_classes):
     if not isinstance(num_classes, int) or num_classes < 2:
@@ -8,9 +10,6 @@ def check_num_classes(num_classes):
             f"`num_classes` must be an int >= 2. Received: num_classes={num_classes}. For "
             f"regression use the backbone's pooled output with your own head."
         )
-
-
-from tfzoo.models.zoo_model import ZooModel
 
 
 class Task(ZooModel):
