@@ -9,7 +9,9 @@ agrees, and kept as `NAME.UNVERIFIED.EXT` when it does not.
 import dataclasses
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,10 @@ from tfzoo.version import __version__
 FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZE_MODES = (None,) + formats.QUANTIZE_MODES
 REPORT_SUFFIX = ".report.json"
+# Beside every temporary export directory: the pid and host of the export writing it.
+TEMP_OWNER_FILE = ".tfzoo-export-owner.json"
+# An export directory with no live owner on this host is removed after this many seconds.
+STALE_TEMP_SECONDS = 24 * 3600
 RUNNERS = {"saved_model": "run_saved_model.py", "tflite": "run_tflite.py", "onnx": "run_onnx.py"}
 
 
@@ -169,13 +175,14 @@ def export(
         model: a tfzoo Keras model (backbone or task) or any Keras model whose inputs are a
             dict of named `(batch, sequence)` int tensors or `(batch, height, width,
             channels)` float images.
-        path: str. `*.tflite`, `*.onnx`, or a directory for a SavedModel.
+        path: str. `*.tflite`, `*.onnx`, or a directory with no extension for a SavedModel.
         format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
-            the suffix of `path`.
+            the extension of `path`, which must agree with it (and name one of the three).
         quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
             `"float16"` (float16 weights), `"int8"` (int8 matmuls and embeddings, calibrated on
             `representative_data`, LayerNorm/softmax/residuals in float; a quantization-aware
-            model needs no data), `"int8-full"` (every op with an int8 kernel in int8) or
+            model needs no data), `"int8-full"` (every op with an int8 kernel in int8; a
+            quantization-aware model needs no data either) or
             `"int16x8"` (see docs/compression-quantization.md).
             TFLite only.
         representative_data: calibration data for `"int8"` / `"int16x8"`: a `tf.data.Dataset`
@@ -205,7 +212,8 @@ def export(
         An `ExportReport` (also written as `PATH.report.json`).
 
     Raises:
-        ValueError: bad arguments (unknown format or mode, an existing path without
+        ValueError: bad arguments (unknown format or mode, a path whose extension disagrees
+            with the format, an existing path without
             `overwrite=True`, int8 without representative data, Flex ops without
             `allow_flex=True`, bad sample), or a layer that cannot be exported as asked
             (local attention with a fixed `sequence_length` below its window), named
@@ -235,14 +243,16 @@ def export(
     calibration = None
     if quantize in formats.CALIBRATED_MODES:
         calibration = _calibration_batches(representative_data, serving, calibration_steps)
-        if calibration is None and not (quantize == "int8" and serving.is_qat):
+        # A quantization-aware model's fake-quant ranges are its scales: no data needed for
+        # "int8" or "int8-full" (data, if given, calibrates the ops they leave out, int8-full).
+        if calibration is None and not (quantize in ("int8", "int8-full") and serving.is_qat):
             raise ValueError(
                 f"quantize={quantize!r} needs `representative_data` to calibrate activation "
                 f"ranges: pass a tf.data.Dataset or an iterable of input dicts (e.g. "
                 f"representative_data=val_ds). Or use quantize='dynamic', which needs none, or "
                 f"train with tfzoo.compress.prepare_qat."
             )
-    elif serving.is_qat and format == "tflite" and quantize not in (None, "int8"):
+    elif serving.is_qat and format == "tflite" and quantize not in (None, "int8", "int8-full"):
         raise ValueError(
             f"This is a quantization-aware model: its fake-quant ops convert to int8. Use "
             f"quantize='int8' (no representative data needed). Received: quantize={quantize!r}"
@@ -262,12 +272,9 @@ def export(
     expected = signature.as_output_dict(model, model(inputs, training=False))
     expected = {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in expected.items()}
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    temp = _make_temp_dir(path)
     try:
-        artifact = os.path.join(temp, base)
+        artifact = os.path.join(temp, os.path.basename(path))
         notes = _write(format, serving, artifact, quantize, calibration, allow_flex, opset)
         run, runtime = _runner(format, artifact, threads)
         tolerance = tolerance or default_tolerance(quantize, expected)
@@ -371,7 +378,8 @@ def verify(path, threads=2, runs=20, timeout=600):
         with `median_ms`, `runtime`, `ops` for TFLite).
 
     Raises:
-        ValueError: no artifact or reference files at `path`, or no runner folder found.
+        ValueError: no artifact or reference files at `path`, content that does not match
+            the name (`formats.sniff_format`), or no runner folder found.
         ExportVerificationError: the artifact does not load or disagrees with its reference.
 
     Example:
@@ -453,6 +461,19 @@ def _checked_artifact(path):
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     if not os.path.exists(path):
         raise ValueError(f"No artifact at {path}: export one first with tfzoo.export(model, path).")
+    named = formats.format_from_extension(path) or "saved_model"
+    found = formats.sniff_format(path)
+    if found != named:
+        what = f"a {found} artifact" if found else "not a TFLite, ONNX or SavedModel artifact"
+        expected = {
+            "tflite": "a .tflite name holds a TFLite flatbuffer ('TFL3' at byte 4)",
+            "onnx": "an .onnx name holds an ONNX ModelProto",
+            "saved_model": "any other name is a SavedModel directory with saved_model.pb",
+        }[named]
+        raise ValueError(
+            f"{path} is {what}, but {expected}: its content does not match its name. Re-export "
+            f"it with tfzoo.export to a path whose extension matches the format."
+        )
     if not os.path.exists(reference_paths(path).json):
         raise ValueError(
             f"{path} has no reference files ({reference_paths(path).json}); re-export it with "
@@ -512,12 +533,23 @@ def runner_dir():
 
 
 def _check_format(format, path):
-    if format is None:
-        suffix = os.path.splitext(path)[1].lower()
-        return {".tflite": "tflite", ".onnx": "onnx"}.get(suffix, "saved_model")
-    if format not in FORMATS:
+    """The format to write: `format`, which must agree with the extension of `path`."""
+    if format is not None and format not in FORMATS:
         raise ValueError(f"Unsupported format {format!r}. Supported: {list(FORMATS)}.")
-    return format
+    named = formats.format_from_extension(path)
+    suffix = os.path.splitext(os.path.basename(path))[1]
+    if named is None:
+        raise ValueError(
+            f"The extension {suffix!r} of {path} names no export format: use .tflite (TFLite), "
+            f".onnx (ONNX) or no extension (a SavedModel directory). Received: path={path!r}"
+        )
+    if format is not None and format != named:
+        wanted = formats.EXTENSIONS[format] or "no extension (a SavedModel directory)"
+        raise ValueError(
+            f"format={format!r} disagrees with the path {path!r} (a {named} name): give it "
+            f"{wanted}, or pass format={named!r}."
+        )
+    return named
 
 
 def _check_arguments(format, quantize, sequence_length, opset, threads, calibration_steps, model):
@@ -616,6 +648,83 @@ def _ops(format, serving, artifact, run):
     if format == "tflite":
         return formats.tflite_ops(artifact, run)
     return formats.onnx_ops(artifact)
+
+
+def _make_temp_dir(path):
+    """Creates `.NAME.XXXXXXXX.tmp/` beside `path`, after removing stale ones (`_is_stale`).
+
+    The directory holds an owner file (this process's pid and host) so that a later export to
+    the same path can tell a leftover of a killed export from one still running.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        remove_stale_temp_dirs(path)
+        temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}
+        with open(os.path.join(temp, TEMP_OWNER_FILE), "w", encoding="utf-8") as f:
+            json.dump(owner, f)
+    except OSError as e:
+        raise type(e)(
+            f"Cannot write the export target {path}: {e.strerror or e} in {folder}. Choose a "
+            f"path in a writable folder."
+        ) from None
+    return temp
+
+
+def remove_stale_temp_dirs(path, max_age_s=STALE_TEMP_SECONDS):
+    """Removes the temporary directories that killed exports to `path` left beside it.
+
+    A `.NAME.XXXXXXXX.tmp/` directory is stale when its owner file names this host and a
+    process id that no longer runs, or (another host, no owner file, or a platform without
+    a process check) when it was last modified more than `max_age_s` seconds ago. A live
+    export's directory is never removed.
+
+    Args:
+        path: str. The export target whose leftovers to remove.
+        max_age_s: float. Age after which an unowned directory is stale. Defaults to 24 hours.
+
+    Returns:
+        The list of removed directories.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"[A-Za-z0-9_]{8}\.tmp")
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        candidate = os.path.join(folder, name)
+        if pattern.fullmatch(name) and os.path.isdir(candidate) and not os.path.islink(candidate):
+            if _is_stale(candidate, max_age_s):
+                shutil.rmtree(candidate, ignore_errors=True)
+                removed.append(candidate)
+    return removed
+
+
+def _is_stale(temp, max_age_s):
+    try:
+        with open(os.path.join(temp, TEMP_OWNER_FILE), encoding="utf-8") as f:
+            owner = json.load(f)
+        pid, host = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pid, host = None, None
+    if pid is not None and host == socket.gethostname() and os.name == "posix":
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except OSError:  # PermissionError: it exists, owned by another user
+            return False
+        return False
+    try:
+        return time.time() - os.path.getmtime(temp) > max_age_s
+    except OSError:
+        return False
 
 
 def _unverified_path(path, overwrite):
