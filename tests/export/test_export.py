@@ -4,6 +4,7 @@ UNVERIFIED artifact. Tiny configs. Every family x format is in test_export_famil
 other BERT tasks and most of the quantization matrix are marked slow."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -297,12 +298,13 @@ def test_verify_detects_content_that_disagrees_with_the_name(tmp_path, classifie
         verify(lying)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00" * 64)
-    with pytest.raises(ValueError, match="not a TFLite, ONNX or SavedModel artifact"):
-        verify(str(junk))
     folder = tmp_path / "empty_dir"
     folder.mkdir()
-    with pytest.raises(ValueError, match="not a TFLite, ONNX or SavedModel artifact"):
-        verify(str(folder))
+    for bad in (str(junk), str(folder)):
+        for old, new in zip(reference_paths(lying), reference_paths(bad)):
+            shutil.copy(old, new)
+        with pytest.raises(ValueError, match="not a TFLite, ONNX or SavedModel artifact"):
+            verify(bad)
 
 
 def test_sniff_format_reads_magic_bytes(tmp_path):
@@ -384,3 +386,38 @@ def test_unwritable_target_names_the_target(tmp_path, classifier):
     with pytest.raises(OSError, match=r"Cannot write the export target .*file/m\.onnx") as info:
         export(classifier, str(target), print_report=False)
     assert ".tmp" not in str(info.value)
+
+
+# --- classifiers are verified on at least 64 rows of the user's data (issue 12) -------------
+
+
+def _rows(n, length, seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, 64, (n, length)).astype("int32")
+    mask = np.ones_like(ids)
+    mask[::2, length - 2 :] = 0
+    return {"token_ids": ids, "padding_mask": mask, "segment_ids": np.zeros_like(ids)}
+
+
+def test_classifier_is_verified_on_64_rows_of_representative_data(tmp_path, classifier):
+    sample = _rows(4, 10, seed=0)
+    # Batches of 8 rows with different lengths (a dynamic-length data set).
+    data = [_rows(8, 6 + i % 4, seed=i + 1) for i in range(12)]
+    path = str(tmp_path / "m.onnx")
+    report = export(classifier, path, sample=sample, representative_data=data, print_report=False)
+    assert report.verified
+    assert report.verified_rows == 64
+    assert report.verified_on == "4 sample rows + 60 representative_data rows"
+    assert report.sample_shape == [4, 10]  # latency is still timed on the sample
+    assert report.outputs[0]["top1"] is not None
+    stored = np.load(reference_paths(path).npz)
+    assert stored["inputs/token_ids"].shape == (64, 10)  # the rows that counted, re-checked
+    np.testing.assert_array_equal(stored["inputs/token_ids"][:4], sample["token_ids"])
+    padded = stored["inputs/padding_mask"][4:12]  # first batch, 6 long, padded to 10
+    assert not padded[:, 6:].any()
+    assert verify(path, runs=1)["ok"]
+    # Fewer rows than 64 available: all of them, and a random sample is not mixed in.
+    few = export(
+        classifier, str(tmp_path / "few.onnx"), representative_data=data[:3], print_report=False
+    )
+    assert few.verified_rows == 24 and few.verified_on == "24 representative_data rows"
