@@ -4,6 +4,7 @@ UNVERIFIED artifact. Tiny configs. Every family x format is in test_export_famil
 other BERT tasks and most of the quantization matrix are marked slow."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -265,3 +266,158 @@ def test_verify_needs_reference(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match="no reference files"):
         verify(str(path))
+
+
+# --- the path's extension names the format; verify checks the content (issue 12) -----------
+
+
+def test_extension_must_agree_with_the_format(tmp_path, classifier):
+    cases = [
+        ("m.tflite", "onnx", r"format='onnx' disagrees with the path .*m\.tflite.*\.onnx"),
+        ("m.onnx", "saved_model", r"format='saved_model' disagrees .*no extension"),
+        ("m", "tflite", r"format='tflite' disagrees .*a saved_model name.*\.tflite"),
+        ("m.coreml", None, r"extension '\.coreml' .* names no export format.*\.tflite.*\.onnx"),
+        ("m.coreml", "saved_model", r"extension '\.coreml' .* names no export format"),
+    ]
+    for name, fmt, message in cases:
+        with pytest.raises(ValueError, match=message):
+            export(classifier, str(tmp_path / name), format=fmt, print_report=False)
+    assert os.listdir(tmp_path) == []  # nothing written, not even a temporary directory
+
+
+def test_verify_detects_content_that_disagrees_with_the_name(tmp_path, classifier):
+    onnx_path = str(tmp_path / "m.onnx")
+    export(classifier, onnx_path, print_report=False)
+    # The ONNX file and its reference files under a .tflite name: what the old
+    # export(model, "m.tflite", format="onnx") wrote.
+    lying = str(tmp_path / "m.tflite")
+    os.rename(onnx_path, lying)
+    for old, new in zip(reference_paths(onnx_path), reference_paths(lying)):
+        os.rename(old, new)
+    with pytest.raises(ValueError, match=r"m\.tflite is a onnx artifact.*TFLite flatbuffer"):
+        verify(lying)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00" * 64)
+    folder = tmp_path / "empty_dir"
+    folder.mkdir()
+    for bad in (str(junk), str(folder)):
+        for old, new in zip(reference_paths(lying), reference_paths(bad)):
+            shutil.copy(old, new)
+        with pytest.raises(ValueError, match="not a TFLite, ONNX or SavedModel artifact"):
+            verify(bad)
+
+
+def test_sniff_format_reads_magic_bytes(tmp_path):
+    from tfzoo.export import formats
+
+    tfl = tmp_path / "a.bin"
+    tfl.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 32)
+    assert formats.sniff_format(str(tfl)) == "tflite"
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph([], "g", [], [])
+    model = helper.make_model(graph, producer_name="test")
+    path = tmp_path / "b.bin"
+    path.write_bytes(model.SerializeToString())
+    assert formats.sniff_format(str(path)) == "onnx"
+    path.write_bytes(model.SerializeToString()[:-3])  # truncated: a length runs past the end
+    assert formats.sniff_format(str(path)) is None
+    assert onnx.__version__
+    (tmp_path / "sm").mkdir()
+    assert formats.sniff_format(str(tmp_path / "sm")) is None
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
+    assert formats.sniff_format(str(tmp_path / "sm")) == "saved_model"
+
+
+# --- temporary directories of killed exports; unwritable targets (issue 12) -----------------
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def test_stale_temporary_directories_are_removed(tmp_path, classifier):
+    import json
+    import socket
+    import time
+
+    from tfzoo.export import api
+
+    path = tmp_path / "m.onnx"
+
+    def leftover(suffix, owner=None, age_s=0):
+        folder = tmp_path / f".m.onnx.{suffix}.tmp"
+        folder.mkdir()
+        if owner is not None:
+            (folder / api.TEMP_OWNER_FILE).write_text(json.dumps(owner))
+        if age_s:
+            stamp = time.time() - age_s
+            os.utime(folder, (stamp, stamp))
+        return folder
+
+    host = socket.gethostname()
+    dead = leftover("dead0000", {"pid": _dead_pid(), "host": host})  # killed export
+    old = leftover("old00000", age_s=api.STALE_TEMP_SECONDS + 60)  # no owner, two days old
+    live = leftover("live0000", {"pid": os.getppid(), "host": host})  # a running process
+    elsewhere = leftover("other000", {"pid": _dead_pid(), "host": host + "-other"})  # young
+    young = leftover("young000")  # no owner file, just made: could be an export starting
+    other_target = tmp_path / ".n.onnx.dead0000.tmp"  # another target's: not ours to judge
+    other_target.mkdir()
+    report = export(classifier, str(path), print_report=False)
+    assert report.verified
+    assert not dead.exists() and not old.exists()
+    assert live.exists() and elsewhere.exists() and young.exists() and other_target.exists()
+    # The export's own temporary directory is gone too.
+    assert sorted(p.name for p in tmp_path.glob(".m.onnx.*.tmp")) == sorted(
+        p.name for p in (live, elsewhere, young)
+    )
+
+
+def test_unwritable_target_names_the_target(tmp_path, classifier):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "m.onnx"
+    with pytest.raises(OSError, match=r"Cannot write the export target .*file/m\.onnx") as info:
+        export(classifier, str(target), print_report=False)
+    assert ".tmp" not in str(info.value)
+
+
+# --- classifiers are verified on at least 64 rows of the user's data (issue 12) -------------
+
+
+def _rows(n, length, seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, 64, (n, length)).astype("int32")
+    mask = np.ones_like(ids)
+    mask[::2, length - 2 :] = 0
+    return {"token_ids": ids, "padding_mask": mask, "segment_ids": np.zeros_like(ids)}
+
+
+def test_classifier_is_verified_on_64_rows_of_representative_data(tmp_path, classifier):
+    sample = _rows(4, 10, seed=0)
+    # Batches of 8 rows with different lengths (a dynamic-length data set).
+    data = [_rows(8, 6 + i % 4, seed=i + 1) for i in range(12)]
+    path = str(tmp_path / "m.onnx")
+    report = export(classifier, path, sample=sample, representative_data=data, print_report=False)
+    assert report.verified
+    assert report.verified_rows == 64
+    assert report.verified_on == "4 sample rows + 60 representative_data rows"
+    assert report.sample_shape == [4, 10]  # latency is still timed on the sample
+    assert report.outputs[0]["top1"] is not None
+    stored = np.load(reference_paths(path).npz)
+    assert stored["inputs/token_ids"].shape == (64, 10)  # the rows that counted, re-checked
+    np.testing.assert_array_equal(stored["inputs/token_ids"][:4], sample["token_ids"])
+    padded = stored["inputs/padding_mask"][4:12]  # first batch, 6 long, padded to 10
+    assert not padded[:, 6:].any()
+    assert verify(path, runs=1)["ok"]
+    # Fewer rows than 64 available: all of them, and a random sample is not mixed in.
+    few = export(
+        classifier, str(tmp_path / "few.onnx"), representative_data=data[:3], print_report=False
+    )
+    assert few.verified_rows == 24 and few.verified_on == "24 representative_data rows"

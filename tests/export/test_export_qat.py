@@ -228,3 +228,47 @@ def test_int8_float_ops_overrides_the_float_op_list(float_trained):
     ops = [(o["op_name"], dtypes[int(o["inputs"][0])]) for o in interpreter._get_ops_details()]
     assert all(d == np.int8 for n, d in ops if n == "BATCH_MATMUL")
     assert all(d == np.float32 for n, d in ops if n == "MEAN")
+
+
+# --- quantization-aware export across shapes and sequence modes -----------------------------
+
+
+@pytest.mark.parametrize(
+    "hidden_dim, num_heads, intermediate_dim, sequence_length, quantize",
+    [
+        (32, 2, 64, None, "int8"),  # issue 12: dynamic sequence left 12 of 14 FCs float32
+        (21, 3, 40, None, "int8-full"),  # odd hidden size, 3 heads of 7; int8-full without data
+        (30, 3, 60, 12, "int8"),  # 3 heads of 10, fixed sequence length
+    ],
+)
+def test_qat_export_is_integer_across_shapes(
+    hidden_dim, num_heads, intermediate_dim, sequence_length, quantize, tmp_path
+):
+    keras.utils.set_random_seed(2)
+    model = tfzoo.build(
+        "bert-tiny", task="classification", num_classes=2, num_layers=2, hidden_dim=hidden_dim,
+        num_heads=num_heads, intermediate_dim=intermediate_dim, vocabulary_size=VOCAB,
+        max_sequence_length=32, dropout=0.0,
+    )  # fmt: skip
+    qat = prepare_qat(model)
+    x, y = _data(32, seed=3)
+    qat.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    qat.fit(x, y, batch_size=16, epochs=2, verbose=0)  # 4 steps: trained, distinct ranges
+    path = str(tmp_path / "qat.tflite")
+    # No representative data, for "int8-full" too: the fake-quant ranges are the scales.
+    report = tfzoo.export(
+        qat, path, quantize=quantize, sequence_length=sequence_length, print_report=False
+    )
+    assert report.verified and report.quantize == quantize
+    ops = _file_ops(path)
+    names = [name for name, _ in ops]
+    assert names.count("FULLY_CONNECTED") == 14 and names.count("BATCH_MATMUL") == 4
+    for name, dtypes in ops:
+        if name in MATMULS:
+            assert dtypes[0] == np.int8 and dtypes[1] == np.int8, (name, dtypes)
+    assert report.ops["matmul_dtypes"] == {"int8": 18}
+    if quantize == "int8-full":
+        assert any("int8-full without representative data" in n for n in report.notes)

@@ -97,19 +97,46 @@ class _QuantizedLayerMixin:
         }
 
 
-def _matmul_2d(x, kernel, num_input_axes=1):
-    """`x (..., *in) @ kernel (prod(in), out) -> (..., out)` as a single 2-D matmul.
+def _dense_2d(
+    x, kernel, bias=None, output_quantizer=None, num_input_axes=1, free_shape=None, training=None
+):
+    """`Q_out(x (..., *in) @ kernel (prod(in), out) + bias) -> (..., *free_shape)`, one 2-D matmul.
 
     Keras' N-D `ops.matmul` lowers to `tf.tensordot` (reshapes and transposes around the
     kernel); a 2-D matmul on a flattened input is the pattern the TFLite converter turns into a
-    plain `FULLY_CONNECTED` with an int8 kernel.
+    plain `FULLY_CONNECTED` with an int8 kernel. The bias add and the output fake-quant act on
+    the 2-D product, before the reshape back: the converter folds `MatMul -> BiasAdd ->
+    FakeQuant` into one int8 op only when they are adjacent. With the reshape back between the
+    matmul and the bias (TF 2.21), a sequence length left dynamic in the export made 12 of 14
+    `FULLY_CONNECTED` ops of a 2-layer BERT classifier float32 (the reshape's shape is computed
+    at run time, so the converter cannot fold it away as it does for a fixed length). A
+    per-tensor fake-quant is elementwise, so the order changes no value.
+
+    Args:
+        x: tensor `(..., *in)`.
+        kernel: tensor `(prod(in), out)`, already fake-quantized.
+        bias: tensor `(out,)` or `None`.
+        output_quantizer: an `ActivationQuantizer` or `None`.
+        num_input_axes: int. Trailing axes of `x` contracted with the kernel.
+        free_shape: tuple. Output axes replacing the contracted ones; `(out,)` by default.
+        training: bool or `None`, for the quantizer.
     """
-    if len(x.shape) == 2 and num_input_axes == 1:
-        return ops.matmul(x, kernel)
-    shape = ops.shape(x)
-    batch_shape = tuple(shape[: len(shape) - num_input_axes])
-    y = ops.matmul(ops.reshape(x, (-1, kernel.shape[0])), kernel)  # (N, out)
-    return ops.reshape(y, (*batch_shape, kernel.shape[1]))  # (..., out)
+    free_shape = tuple(free_shape or (kernel.shape[1],))
+    flat = len(x.shape) == 2 and num_input_axes == 1
+    if not flat:
+        shape = ops.shape(x)
+        batch_shape = tuple(shape[: len(shape) - num_input_axes])
+        x = ops.reshape(x, (-1, kernel.shape[0]))  # (N, in)
+    y = ops.matmul(x, kernel)  # (N, out)
+    if bias is not None:
+        y = y + bias
+    if output_quantizer is not None:
+        y = output_quantizer(y, training=training)
+    if flat and len(free_shape) == 1:
+        return y
+    if flat:
+        batch_shape = (ops.shape(x)[0],)
+    return ops.reshape(y, (*batch_shape, *free_shape))  # (..., *free_shape)
 
 
 def _quantize_input(layer, x, training):
@@ -152,10 +179,9 @@ class QuantizedDense(_QuantizedLayerMixin, keras.layers.Dense):
     def call(self, inputs, training=None):
         x = _quantize_input(self, inputs, training)
         kernel = fake_quant_weights(self.kernel, per_channel=False)  # (in, units)
-        y = _matmul_2d(x, ops.cast(kernel, x.dtype))
-        if self.bias is not None:
-            y = y + self.bias
-        y = self.output_quantizer(y, training=training)
+        y = _dense_2d(
+            x, ops.cast(kernel, x.dtype), self.bias, self.output_quantizer, training=training
+        )
         if self.activation is not None:
             y = self.activation(y)
         return y
@@ -242,18 +268,20 @@ class QuantizedEinsumDense(_QuantizedLayerMixin, keras.layers.EinsumDense):
     def call(self, inputs, training=None):
         k, free_shape = _dense_like_plan(self)
         x = _quantize_input(self, inputs, training)
-        shape = ops.shape(x)
-        batch_shape = tuple(shape[: len(shape) - k])
         contracted = math.prod(self.kernel.shape[:k])
         outputs = math.prod(free_shape)
         kernel = ops.reshape(self.kernel, (contracted, outputs))  # (contracted, outputs)
         kernel = fake_quant_weights(kernel, per_channel=False)
-        y = _matmul_2d(x, ops.cast(kernel, x.dtype), num_input_axes=k)  # (..., outputs)
-        if self.bias is not None:
-            y = y + ops.reshape(self.bias, (outputs,))
-        y = self.output_quantizer(y, training=training)
-        if len(free_shape) > 1:
-            y = ops.reshape(y, (*batch_shape, *free_shape))  # (..., *free kernel axes)
+        bias = None if self.bias is None else ops.reshape(self.bias, (outputs,))
+        y = _dense_2d(
+            x,
+            ops.cast(kernel, x.dtype),
+            bias,
+            self.output_quantizer,
+            num_input_axes=k,
+            free_shape=free_shape,
+            training=training,
+        )  # (..., *free kernel axes)
         if self.activation is not None:
             y = self.activation(y)
         return y
@@ -386,7 +414,7 @@ class QuantizedReversibleEmbedding(_QuantizedLayerMixin, ReversibleEmbedding):
         else:
             kernel = self.reverse_embeddings  # (dim, vocab)
         kernel = fake_quant_weights(kernel, per_channel=False)
-        return self.output_quantizer(_matmul_2d(x, ops.cast(kernel, x.dtype)))  # (..., vocab)
+        return _dense_2d(x, ops.cast(kernel, x.dtype), None, self.output_quantizer)  # (..., vocab)
 
     def get_config(self):
         config = super().get_config()

@@ -9,7 +9,9 @@ agrees, and kept as `NAME.UNVERIFIED.EXT` when it does not.
 import dataclasses
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,12 @@ from tfzoo.version import __version__
 FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZE_MODES = (None,) + formats.QUANTIZE_MODES
 REPORT_SUFFIX = ".report.json"
+# A classifier given representative data is verified on at least this many of its rows.
+VERIFY_ROWS = 64
+# Beside every temporary export directory: the pid and host of the export writing it.
+TEMP_OWNER_FILE = ".tfzoo-export-owner.json"
+# An export directory with no live owner on this host is removed after this many seconds.
+STALE_TEMP_SECONDS = 24 * 3600
 RUNNERS = {"saved_model": "run_saved_model.py", "tflite": "run_tflite.py", "onnx": "run_onnx.py"}
 
 
@@ -43,10 +51,15 @@ class ExportReport:
             BATCH_MATMUL ops counted by input dtype (`{"int8": 18}` for a full-integer file,
             `"int8_weights"` for int8 weights with float inputs, `"float32"`).
         inputs: dict of input name to `{"dtype", "shape"}` (`None` = dynamic dimension).
-        sample_shape: list. Shape of the verification sample's first input (`(batch,
+        sample_shape: list. Shape of the sample's first input, the one latency is timed on
+            (`(batch,
             sequence)`, the source for seq2seq; `(batch, height, width, channels)` for ViT).
         outputs: list of dicts per output: `max_abs_diff`, `cosine`, `top1`, `criteria`, `ok`.
         verified: bool. Every output within tolerance.
+        verified_rows: int. Rows the outputs (and their `top1` agreement) were compared on:
+            at least `VERIFY_ROWS` (64) for a classifier given `representative_data`.
+        verified_on: str. Where those rows came from, e.g. `"8 sample rows + 56
+            representative_data rows"`.
         latency_ms: float. Median latency of the artifact on the sample in its runtime.
         threads: int. Threads the runtime used.
         runtime: str. The runtime and its version.
@@ -69,6 +82,8 @@ class ExportReport:
     runtime: str
     seconds: float
     notes: list
+    verified_rows: int = 0
+    verified_on: str = ""
 
     def to_dict(self):
         """The report as a JSON-serializable dict."""
@@ -82,6 +97,8 @@ class ExportReport:
         from rich.table import Table
 
         status = "[green]verified[/green]" if self.verified else "[red]NOT VERIFIED[/red]"
+        if self.verified_on:
+            status += f" on {self.verified_on}"
         title = f"tfzoo.export {self.format}" + (f" ({self.quantize})" if self.quantize else "")
         table = Table(title=title, caption=status, show_header=True)
         for column in ("output", "max_abs_diff", "cosine", "top1", "tolerance", "result"):
@@ -169,18 +186,21 @@ def export(
         model: a tfzoo Keras model (backbone or task) or any Keras model whose inputs are a
             dict of named `(batch, sequence)` int tensors or `(batch, height, width,
             channels)` float images.
-        path: str. `*.tflite`, `*.onnx`, or a directory for a SavedModel.
+        path: str. `*.tflite`, `*.onnx`, or a directory with no extension for a SavedModel.
         format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
-            the suffix of `path`.
+            the extension of `path`, which must agree with it (and name one of the three).
         quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
             `"float16"` (float16 weights), `"int8"` (int8 matmuls and embeddings, calibrated on
             `representative_data`, LayerNorm/softmax/residuals in float; a quantization-aware
-            model needs no data), `"int8-full"` (every op with an int8 kernel in int8) or
+            model needs no data), `"int8-full"` (every op with an int8 kernel in int8; a
+            quantization-aware model needs no data either) or
             `"int16x8"` (see docs/compression-quantization.md).
             TFLite only.
         representative_data: calibration data for `"int8"` / `"int16x8"`: a `tf.data.Dataset`
             or an iterable of input dicts (or `(x, y)` tuples), e.g. the validation set. A
-            one-input model (ViT) also takes bare image batches or `(images, labels)`.
+            one-input model (ViT) also takes bare image batches or `(images, labels)`. A
+            classifier given it (in any mode) is also verified on its rows: the `sample`
+            rows plus enough of these for at least 64 (`report.verified_rows`).
         sequence_length: int or `None`. `None` keeps the sequence dimension dynamic; an int
             fixes it (what on-device TFLite wants: static shapes, no tensor resizing), for
             the source and the target of an encoder-decoder alike. Not for image models.
@@ -205,7 +225,8 @@ def export(
         An `ExportReport` (also written as `PATH.report.json`).
 
     Raises:
-        ValueError: bad arguments (unknown format or mode, an existing path without
+        ValueError: bad arguments (unknown format or mode, a path whose extension disagrees
+            with the format, an existing path without
             `overwrite=True`, int8 without representative data, Flex ops without
             `allow_flex=True`, bad sample), or a layer that cannot be exported as asked
             (local attention with a fixed `sequence_length` below its window), named
@@ -235,14 +256,16 @@ def export(
     calibration = None
     if quantize in formats.CALIBRATED_MODES:
         calibration = _calibration_batches(representative_data, serving, calibration_steps)
-        if calibration is None and not (quantize == "int8" and serving.is_qat):
+        # A quantization-aware model's fake-quant ranges are its scales: no data needed for
+        # "int8" or "int8-full" (data, if given, calibrates the ops they leave out, int8-full).
+        if calibration is None and not (quantize in ("int8", "int8-full") and serving.is_qat):
             raise ValueError(
                 f"quantize={quantize!r} needs `representative_data` to calibrate activation "
                 f"ranges: pass a tf.data.Dataset or an iterable of input dicts (e.g. "
                 f"representative_data=val_ds). Or use quantize='dynamic', which needs none, or "
                 f"train with tfzoo.compress.prepare_qat."
             )
-    elif serving.is_qat and format == "tflite" and quantize not in (None, "int8"):
+    elif serving.is_qat and format == "tflite" and quantize not in (None, "int8", "int8-full"):
         raise ValueError(
             f"This is a quantization-aware model: its fake-quant ops convert to int8. Use "
             f"quantize='int8' (no representative data needed). Received: quantize={quantize!r}"
@@ -259,20 +282,18 @@ def export(
         )
     else:
         inputs = signature.check_inputs("sample", sample, serving.specs)
-    expected = signature.as_output_dict(model, model(inputs, training=False))
-    expected = {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in expected.items()}
+    checked, expected, verified_on = _verification_set(
+        model, serving, inputs, sample is not None, representative_data, calibration
+    )
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    temp = _make_temp_dir(path)
     try:
-        artifact = os.path.join(temp, base)
+        artifact = os.path.join(temp, os.path.basename(path))
         notes = _write(format, serving, artifact, quantize, calibration, allow_flex, opset)
         run, runtime = _runner(format, artifact, threads)
         tolerance = tolerance or default_tolerance(quantize, expected)
         if verify:
-            actual = run(inputs)
+            actual = run(checked)
             results = compare(expected, actual, tolerance)
         else:
             results = [
@@ -317,19 +338,21 @@ def export(
             runtime=runtime,
             seconds=0.0,
             notes=notes,
+            verified_rows=len(next(iter(checked.values()))),
+            verified_on=verified_on,
         )
         _move_into_place(artifact, final)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
-    reference_inputs, reference_outputs = inputs, expected
-    if serving.is_qat and format == "tflite" and report.sample_shape[0] > 1:
+    reference_inputs, reference_outputs = checked, expected
+    if serving.is_qat and format == "tflite" and report.verified_rows > 1:
         # The file takes batch 1: the standalone runner feeds the reference as one batch.
-        reference_inputs = {k: v[:1] for k, v in inputs.items()}
+        reference_inputs = {k: v[:1] for k, v in checked.items()}
         reference_outputs = {k: v[:1] for k, v in expected.items()}
         report.notes.append(
-            f"verified on all {report.sample_shape[0]} sample rows (one at a time); the "
-            f"reference files keep the first row for the batch-1 file"
+            f"verified on all {report.verified_rows} rows (one at a time); the reference "
+            f"files keep the first row for the batch-1 file"
         )
     write_reference(
         final,
@@ -371,7 +394,8 @@ def verify(path, threads=2, runs=20, timeout=600):
         with `median_ms`, `runtime`, `ops` for TFLite).
 
     Raises:
-        ValueError: no artifact or reference files at `path`, or no runner folder found.
+        ValueError: no artifact or reference files at `path`, content that does not match
+            the name (`formats.sniff_format`), or no runner folder found.
         ExportVerificationError: the artifact does not load or disagrees with its reference.
 
     Example:
@@ -458,6 +482,19 @@ def _checked_artifact(path):
             f"{path} has no reference files ({reference_paths(path).json}); re-export it with "
             f"tfzoo.export, which writes them."
         )
+    named = formats.format_from_extension(path) or "saved_model"
+    found = formats.sniff_format(path)
+    if found != named:
+        what = f"a {found} artifact" if found else "not a TFLite, ONNX or SavedModel artifact"
+        expected = {
+            "tflite": "a .tflite name holds a TFLite flatbuffer ('TFL3' at byte 4)",
+            "onnx": "an .onnx name holds an ONNX ModelProto",
+            "saved_model": "any other name is a SavedModel directory with saved_model.pb",
+        }[named]
+        raise ValueError(
+            f"{path} is {what}, but {expected}: its content does not match its name. Re-export "
+            f"it with tfzoo.export to a path whose extension matches the format."
+        )
     return path
 
 
@@ -512,12 +549,23 @@ def runner_dir():
 
 
 def _check_format(format, path):
-    if format is None:
-        suffix = os.path.splitext(path)[1].lower()
-        return {".tflite": "tflite", ".onnx": "onnx"}.get(suffix, "saved_model")
-    if format not in FORMATS:
+    """The format to write: `format`, which must agree with the extension of `path`."""
+    if format is not None and format not in FORMATS:
         raise ValueError(f"Unsupported format {format!r}. Supported: {list(FORMATS)}.")
-    return format
+    named = formats.format_from_extension(path)
+    suffix = os.path.splitext(os.path.basename(path))[1]
+    if named is None:
+        raise ValueError(
+            f"The extension {suffix!r} of {path} names no export format: use .tflite (TFLite), "
+            f".onnx (ONNX) or no extension (a SavedModel directory). Received: path={path!r}"
+        )
+    if format is not None and format != named:
+        wanted = formats.EXTENSIONS[format] or "no extension (a SavedModel directory)"
+        raise ValueError(
+            f"format={format!r} disagrees with the path {path!r} (a {named} name): give it "
+            f"{wanted}, or pass format={named!r}."
+        )
+    return named
 
 
 def _check_arguments(format, quantize, sequence_length, opset, threads, calibration_steps, model):
@@ -585,6 +633,55 @@ def _calibration_batches(data, serving, steps):
     return batches
 
 
+def _verification_set(model, serving, inputs, user_sample, representative_data, calibration):
+    """The rows the artifact is compared on, the Keras outputs for them, and their source.
+
+    A classifier (a 2-D `logits` output) given `representative_data` is verified on at least
+    `VERIFY_ROWS` rows of it (after the rows of a user `sample`, which are kept; a random
+    sample is replaced): top-1 agreement on the 2-8 rows of a sample says little (one flip
+    on 8 rows is 0.875). Token rows of different lengths are right-padded with 0 (ids,
+    `padding_mask` and segments alike), so a dynamic-length data set can be stacked.
+    """
+    expected = _keras_outputs(model, inputs)
+    rows = len(next(iter(inputs.values())))
+    source = f"{rows} {'sample' if user_sample else 'random sample'} rows"
+    logits = expected.get("logits")
+    if representative_data is None or logits is None or logits.ndim != 2 or rows >= VERIFY_ROWS:
+        return inputs, expected, source
+    if calibration is None:
+        calibration = _calibration_batches(representative_data, serving, VERIFY_ROWS)
+    pieces, taken = ([inputs], rows) if user_sample else ([], 0)
+    for batch in calibration:
+        if taken >= VERIFY_ROWS:
+            break
+        batch = {k: v[: VERIFY_ROWS - taken] for k, v in batch.items()}
+        pieces.append(batch)
+        taken += len(next(iter(batch.values())))
+    checked = _stack_rows(pieces)
+    extra = taken - (rows if user_sample else 0)
+    source = (f"{rows} sample rows + " if user_sample else "") + (
+        f"{extra} representative_data rows"
+    )
+    return checked, _keras_outputs(model, checked), source
+
+
+def _keras_outputs(model, inputs):
+    outputs = signature.as_output_dict(model, model(inputs, training=False))
+    return {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in outputs.items()}
+
+
+def _stack_rows(pieces):
+    """Concatenates input dicts along the batch, right-padding token inputs with 0."""
+    stacked = {}
+    for name in pieces[0]:
+        arrays = [p[name] for p in pieces]
+        if arrays[0].ndim == 2:
+            width = max(a.shape[1] for a in arrays)
+            arrays = [np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in arrays]
+        stacked[name] = np.concatenate(arrays, axis=0)
+    return stacked
+
+
 def _write(format, serving, artifact, quantize, calibration, allow_flex, opset):
     if format == "saved_model":
         formats.write_saved_model(serving, artifact)
@@ -616,6 +713,83 @@ def _ops(format, serving, artifact, run):
     if format == "tflite":
         return formats.tflite_ops(artifact, run)
     return formats.onnx_ops(artifact)
+
+
+def _make_temp_dir(path):
+    """Creates `.NAME.XXXXXXXX.tmp/` beside `path`, after removing stale ones (`_is_stale`).
+
+    The directory holds an owner file (this process's pid and host) so that a later export to
+    the same path can tell a leftover of a killed export from one still running.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        remove_stale_temp_dirs(path)
+        temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}
+        with open(os.path.join(temp, TEMP_OWNER_FILE), "w", encoding="utf-8") as f:
+            json.dump(owner, f)
+    except OSError as e:
+        raise type(e)(
+            f"Cannot write the export target {path}: {e.strerror or e} in {folder}. Choose a "
+            f"path in a writable folder."
+        ) from None
+    return temp
+
+
+def remove_stale_temp_dirs(path, max_age_s=STALE_TEMP_SECONDS):
+    """Removes the temporary directories that killed exports to `path` left beside it.
+
+    A `.NAME.XXXXXXXX.tmp/` directory is stale when its owner file names this host and a
+    process id that no longer runs, or (another host, no owner file, or a platform without
+    a process check) when it was last modified more than `max_age_s` seconds ago. A live
+    export's directory is never removed.
+
+    Args:
+        path: str. The export target whose leftovers to remove.
+        max_age_s: float. Age after which an unowned directory is stale. Defaults to 24 hours.
+
+    Returns:
+        The list of removed directories.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"[A-Za-z0-9_]{8}\.tmp")
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        candidate = os.path.join(folder, name)
+        if pattern.fullmatch(name) and os.path.isdir(candidate) and not os.path.islink(candidate):
+            if _is_stale(candidate, max_age_s):
+                shutil.rmtree(candidate, ignore_errors=True)
+                removed.append(candidate)
+    return removed
+
+
+def _is_stale(temp, max_age_s):
+    try:
+        with open(os.path.join(temp, TEMP_OWNER_FILE), encoding="utf-8") as f:
+            owner = json.load(f)
+        pid, host = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pid, host = None, None
+    if pid is not None and host == socket.gethostname() and os.name == "posix":
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except OSError:  # PermissionError: it exists, owned by another user
+            return False
+        return False
+    try:
+        return time.time() - os.path.getmtime(temp) > max_age_s
+    except OSError:
+        return False
 
 
 def _unverified_path(path, overwrite):

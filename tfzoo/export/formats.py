@@ -172,6 +172,12 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
                 "representative data not used: the ops without fake-quant ranges (LayerNorm, "
                 "softmax, residual adds) stay float; quantize='int8-full' calibrates them too"
             )
+        if quantize == "int8-full" and calibration is None:
+            notes.append(
+                "int8-full without representative data: every matmul is int8 from the "
+                "fake-quant ranges; the ops without them (LayerNorm, softmax, residual adds) "
+                "stay float. Pass representative_data to calibrate those too"
+            )
     return _convert(converter([builtins])), notes
 
 
@@ -608,6 +614,77 @@ def median_latency_ms(run, inputs, runs=20, warmup=3):
         run(inputs)
         times.append((time.perf_counter() - start) * 1000.0)
     return float(np.median(times))
+
+
+# The name an artifact of each format has: a `.tflite` file, an `.onnx` file, a SavedModel
+# directory with no extension. `tfzoo.export` refuses a path whose extension disagrees with the
+# format (or names none of these), and `tfzoo.export.verify` a file whose content disagrees.
+EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
+# ONNX `ModelProto` top-level fields: number -> protobuf wire type (0 varint, 2 bytes).
+_ONNX_MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
+
+
+def format_from_extension(path):
+    """The format a path's extension names (`None` for an unknown extension).
+
+    Example:
+
+    >>> format_from_extension("out/m.tflite"), format_from_extension("out/m")
+    ('tflite', 'saved_model')
+    """
+    suffix = os.path.splitext(os.path.basename(os.fspath(path).rstrip("/" + os.sep)))[1].lower()
+    return {ext: fmt for fmt, ext in EXTENSIONS.items()}.get(suffix)
+
+
+def sniff_format(path):
+    """The format of an artifact read from its content, or `None` if it is none of the three.
+
+    A TFLite flatbuffer carries the file identifier `TFL3` at bytes 4-8; an ONNX file is a
+    protobuf `ModelProto` whose top-level fields are all ONNX model fields, with a graph (field
+    7); a SavedModel is a directory with `saved_model.pb` (or `.pbtxt`). Only the top-level
+    field tags are read (lengths are skipped), so a large ONNX file is not loaded.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        names = ("saved_model.pb", "saved_model.pbtxt")
+        return "saved_model" if any(os.path.isfile(os.path.join(path, n)) for n in names) else None
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) == 8 and head[4:8] == b"TFL3":
+            return "tflite"
+        f.seek(0)
+        return "onnx" if _is_onnx_model(f, os.path.getsize(path)) else None
+
+
+def _is_onnx_model(f, size):
+    def varint():
+        value, shift = 0, 0
+        while shift < 64:
+            byte = f.read(1)
+            if not byte:
+                return None
+            value |= (byte[0] & 0x7F) << shift
+            if byte[0] < 0x80:
+                return value
+            shift += 7
+        return None
+
+    seen = set()
+    while f.tell() < size:
+        tag = varint()
+        if tag is None or _ONNX_MODEL_FIELDS.get(tag >> 3) != tag & 7:
+            return False
+        seen.add(tag >> 3)
+        value = varint()
+        if value is None:
+            return False
+        if tag & 7 == 2:
+            if f.tell() + value > size:
+                return False
+            f.seek(value, os.SEEK_CUR)
+    return 7 in seen
 
 
 def artifact_size(path):
