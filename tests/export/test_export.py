@@ -369,8 +369,13 @@ def test_stale_temporary_directories_are_removed(tmp_path, classifier):
     young = leftover("young000")  # no owner file, just made: could be an export starting
     other_target = tmp_path / ".n.onnx.dead0000.tmp"  # another target's: not ours to judge
     other_target.mkdir()
-    report = export(classifier, str(path), print_report=False)
+    with pytest.warns(UserWarning) as kept:
+        report = export(classifier, str(path), print_report=False)
     assert report.verified
+    # Each folder that stays is named in a warning: a leftover is never kept silently.
+    warned = " ".join(str(w.message) for w in kept if "Kept " in str(w.message))
+    assert all(f.name in warned for f in (live, elsewhere, young))
+    assert other_target.name not in warned
     assert not dead.exists() and not old.exists()
     assert live.exists() and elsewhere.exists() and young.exists() and other_target.exists()
     # The export's own temporary directory is gone too.

@@ -168,7 +168,7 @@ def test_bad_values_under_fit_evaluate_predict_lead_with_the_message():
         (negative, y, vocabulary),
         (segments, y, r"^`segment_ids` holds ids outside \[0, 2\) \(the model has num_segments"),
         (too_long, y, r"^The sequence has .*max_sequence_length=8\)?\. Truncate the input to 8"),
-        (x, y + 3, r"^Labels must be class ids in \[0, 3\) \(the model has 3 classes\)"),
+        (x, y + 3, r"^Labels out of range: class ids must be in \[0, 3\) \(num_classes=3\)"),
     ]
     for inputs, labels, match in cases:
         for run in _attempts(model, inputs, labels, predict=labels is y):
@@ -182,7 +182,7 @@ def test_bad_values_under_fit_evaluate_predict_lead_with_the_message():
 def test_language_model_labels_and_ids_under_fit(name):
     model = _task(name)
     x, y = _data(name)
-    with pytest.raises(ValueError, match=r"^Labels must be class ids in \[0, 50\)"):
+    with pytest.raises(ValueError, match=r"^Labels out of range: class ids must be in \[0, 50\)"):
         model.fit(_ragged_dataset(x, y + 50), verbose=0)
     key = "token_ids" if name == "gpt2" else "decoder_token_ids"
     bad = dict(x, **{key: x[key] + 50})

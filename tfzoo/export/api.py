@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -750,11 +751,14 @@ def remove_stale_temp_dirs(path, max_age_s=STALE_TEMP_SECONDS):
         path: str. The export target whose leftovers to remove.
         max_age_s: float. Age after which an unowned directory is stale. Defaults to 24 hours.
 
+    A directory that is kept (a live export, or a young one without a live owner) is reported
+    with a warning that names it, so that a leftover is never kept silently.
+
     Returns:
         The list of removed directories.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"[A-Za-z0-9_]{8}\.tmp")
+    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"[A-Za-z0-9_]+\.tmp")
     removed = []
     try:
         names = os.listdir(folder)
@@ -766,6 +770,12 @@ def remove_stale_temp_dirs(path, max_age_s=STALE_TEMP_SECONDS):
             if _is_stale(candidate, max_age_s):
                 shutil.rmtree(candidate, ignore_errors=True)
                 removed.append(candidate)
+            else:
+                warnings.warn(
+                    f"Kept {candidate}: a temporary folder of another export to {path} that may "
+                    f"still be running. Remove it by hand if no export is running.",
+                    stacklevel=3,
+                )
     return removed
 
 

@@ -150,8 +150,16 @@ class CausalLM(Task):
                 f"Received: top_k={top_k}"
             )
         tokens, prompt_mask = _pad_prompts(token_ids, padding_mask)
-        if np.issubdtype(tokens.dtype, np.floating):
-            raise ValueError("`token_ids` must be integers, but a float array was given.")
+        if not np.issubdtype(tokens.dtype, np.integer):
+            raise ValueError(
+                f"`token_ids` must be integer token ids, but have dtype {tokens.dtype}. "
+                f"Tokenize the text first (e.g. `tokenizer(texts)`) and pass the ids."
+            )
+        if tokens.ndim != 2 or tokens.shape[0] == 0 or tokens.shape[1] == 0:
+            raise ValueError(
+                f"`token_ids` must hold at least one prompt of at least one token; received "
+                f"shape {tokens.shape} (an empty batch or empty prompts)."
+            )
         vocab = self.backbone.vocabulary_size
         if tokens.size and (tokens.min() < 0 or tokens[prompt_mask].max() >= vocab):
             raise ValueError(

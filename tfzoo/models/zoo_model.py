@@ -139,8 +139,8 @@ def _check_labels(y, num_classes, ignore_class):
     return checks.graph_assert(
         y,
         tf.reduce_all(valid),
-        f"Labels must be class ids in [0, {num_classes}) (the model has {num_classes} "
-        f"classes). Map the labels to 0 .. {num_classes - 1}, or build the model with more "
+        f"Labels out of range: class ids must be in [0, {num_classes}) (num_classes="
+        f"{num_classes}). Map the labels to 0 .. {num_classes - 1}, or build the model with more "
         f"classes.",
         ["found min", tf.reduce_min(y), "max", tf.reduce_max(y)],
     )
@@ -160,6 +160,13 @@ def _check_not_empty(method, x, y=None):
             continue
         leaves = keras.tree.flatten(data) if isinstance(data, (dict, list, tuple)) else [data]
         for leaf in leaves:
+            kind = getattr(getattr(leaf, "dtype", None), "kind", None)  # NumPy arrays only
+            if name == "x" and kind in ("U", "S", "O"):
+                raise ValueError(
+                    f"{method}() received text (a NumPy array of dtype {leaf.dtype}), but the "
+                    f"model takes integer token ids. Tokenize first, e.g. "
+                    f"`tfzoo.tokenizer_from_pretrained(...)(texts)`."
+                )
             shape = getattr(leaf, "shape", None)
             if shape is not None and len(shape) and shape[0] == 0:
                 raise ValueError(
@@ -195,16 +202,17 @@ _KERAS_CONTEXT = re.compile(
 
 
 def _lead_with_cause(error):
-    """A copy of a `ValueError` that Keras prefixed with "Exception encountered when calling
-    X.call()", with the original message first (the context follows); `None` if not prefixed."""
+    """A copy of a `ValueError` that Keras wrapped in "Exception encountered when calling
+    X.call()" and "Arguments received by ...", holding only tfzoo's own one-line message (the
+    arguments Keras lists are the tensors the user passed); `None` if not wrapped."""
     text = str(error)
     match = _KERAS_CONTEXT.match(text)
     if match is None:
         return None
     while match is not None:
-        where, text, context = match.groups()
+        text = match.group(2)
         match = _KERAS_CONTEXT.match(text)
-    return error.__class__(f"{text}\n\n(Raised when calling {where}.){context}")
+    return error.__class__(text.strip())
 
 
 def _is_op_error(error):

@@ -8,7 +8,7 @@ gives same-shaped kernels equal initial values, which ties magnitudes and symmet
 
 import numpy as np
 
-import tfzoo
+from tfzoo import zoo
 
 # The sizes every tiny model starts from; any of them can be overridden.
 TINY_SIZES = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
@@ -50,17 +50,17 @@ def tiny_model(family="bert", task=None, **overrides):
     >>> logits = model(tfzoo.testing.tiny_token_data(4, 8))  # shape (4, 3)
     """
     name = FAMILY_MODELS.get(family, family)
-    if name not in tfzoo.list_models():
+    if name not in zoo.list_models():
         raise ValueError(
             f"Unknown family or model {family!r}. Families: {sorted(FAMILY_MODELS)}; "
             "zoo names: tfzoo.list_models()."
         )
-    image = tfzoo.get_config(name)["family"] == "vit"
+    image = zoo.get_config(name)["family"] == "vit"
     config = dict(TINY_IMAGE_SIZES if image else TINY_TEXT_SIZES)
     if task in ("classification", "token_classification"):
         config["num_classes"] = 2
     config.update(overrides)
-    return tfzoo.build(name, task=task, **config)
+    return zoo.build(name, task=task, **config)
 
 
 def tiny_token_data(
