@@ -152,7 +152,7 @@ class CausalLM(Task):
         tokens, prompt_mask = _pad_prompts(token_ids, padding_mask)
         if not np.issubdtype(tokens.dtype, np.integer):
             raise ValueError(
-                f"`token_ids` must be integer token ids, but have dtype {tokens.dtype}. "
+                f"`token_ids` must be integers (token ids), but have dtype {tokens.dtype}. "
                 f"Tokenize the text first (e.g. `tokenizer(texts)`) and pass the ids."
             )
         if tokens.ndim != 2 or tokens.shape[0] == 0 or tokens.shape[1] == 0:
