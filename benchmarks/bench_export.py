@@ -80,7 +80,7 @@ def main(argv=None):
     timed = {"keras_xla": lambda: keras_fn(tensors)}
     results["keras_xla"] = {}
 
-    runners = {"tflite": formats.tflite_runner, "onnx": formats.onnx_runner}
+    runners = {"tflite": formats.FORMATS["tflite"].runner, "onnx": formats.FORMATS["onnx"].runner}
     with tempfile.TemporaryDirectory() as folder:
         for key, suffix, quantize in [
             ("tflite_fp32", ".tflite", None),

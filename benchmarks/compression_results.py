@@ -174,7 +174,7 @@ def _tflite_accuracy(path, x, y, threads):
     """Test accuracy in LiteRT, one sentence per invocation (the on-device shape)."""
     from tfzoo.export import formats
 
-    run = formats.tflite_runner(path, threads)
+    run = formats.FORMATS["tflite"].runner(path, threads)
     predictions = np.empty(len(y), "int64")
     for i in range(len(y)):
         out = run({k: v[i : i + 1] for k, v in x.items()})
@@ -185,7 +185,7 @@ def _tflite_accuracy(path, x, y, threads):
 def _tflite_latency(path, sample, threads, runs):
     from tfzoo.export import formats
 
-    run = formats.tflite_runner(path, threads)
+    run = formats.FORMATS["tflite"].runner(path, threads)
     return formats.median_latency_ms(run, sample, runs=runs, warmup=5)
 
 
@@ -269,7 +269,7 @@ def _interleaved_latency(args, rows, sample, rounds=5):
         )
         if not os.path.exists(path):
             path = path[: -len(".tflite")] + ".UNVERIFIED.tflite"
-        runners[name] = formats.tflite_runner(path, args.threads)
+        runners[name] = formats.FORMATS["tflite"].runner(path, args.threads)
         for _ in range(5):
             runners[name](sample)
     per_round = max(1, args.latency_runs // rounds)

@@ -77,14 +77,9 @@ def _keras_accuracy(model, x, y):
 
 def _artifact_runner(fmt, path, threads=2):
     """The runner `tfzoo.export.verify` uses for `fmt` (LiteRT, ONNX Runtime, SavedModel)."""
-    from tfzoo.export import formats
+    from tfzoo.export.formats import FORMATS
 
-    runners = {
-        "tflite": formats.tflite_runner,
-        "onnx": formats.onnx_runner,
-        "saved_model": formats.saved_model_runner,
-    }
-    return runners[fmt](path, threads)
+    return FORMATS[fmt].runner(path, threads)
 
 
 def _compile(model, num_examples, epochs, batch_size, learning_rate, console, what):

@@ -130,3 +130,14 @@ def _plain_onnx(folder):
     path = str(folder / "plain.onnx")
     onnx.save(model, path)
     return path
+
+
+def test_report_is_written_beside_the_file(exported):
+    import json
+
+    _, _, path, report = exported
+    with open(path + ".report.json", encoding="utf-8") as f:
+        saved = json.load(f)
+    assert saved["path"] == path and saved["verified"] is True
+    assert saved["format"] == report["format"] and saved["ops"] == report["ops"]
+    assert saved["runtime"] == report["runtime"] and saved["runtime"].startswith("onnxruntime ")

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import tfzoo
-from tfzoo.export import ExportVerificationError, decoding
+from tfzoo.export import ExportVerificationError
 from tfzoo.export.decoding import TFLiteDecoder, export_tflite_decoder
+from tfzoo.export.formats import tflite_decoder
 
 COMMON = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
 CONFIGS = {
@@ -182,7 +183,7 @@ def test_disagreeing_file_is_kept_unverified(exported, tmp_path, monkeypatch):
     other = build(name, seed=99)
     with open(path, "rb") as f:
         foreign = f.read()
-    monkeypatch.setattr(decoding, "_convert_tflite", lambda *args: foreign)
+    monkeypatch.setattr(tflite_decoder, "_convert", lambda *args: foreign)
     target = tmp_path / "other.tflite"
     with pytest.raises(ExportVerificationError, match="UNVERIFIED") as info:
         export_tflite_decoder(other, str(target), prefill_length=PREFILL)
@@ -202,3 +203,14 @@ def test_dynamic_quantization_and_overwrite(tmp_path):
     assert report["verification"]["cosine"] >= 0.999
     assert path.read_bytes() != b"old"
     assert report["constant_bytes"] < 0.6 * report["weight_bytes"]  # int8 weights
+
+
+def test_report_is_written_beside_the_file(exported):
+    import json
+
+    _, _, path, report = exported
+    with open(path + ".report.json", encoding="utf-8") as f:
+        saved = json.load(f)
+    assert saved["path"] == path and saved["verified"] is True
+    assert saved["format"] == report["format"] and saved["ops"] == report["ops"]
+    assert saved["runtime"] == report["runtime"] and saved["runtime"].startswith("ai-edge-litert ")

@@ -347,7 +347,7 @@ def test_stale_temporary_directories_are_removed(tmp_path, classifier):
     import socket
     import time
 
-    from tfzoo.export import api
+    from tfzoo.export import staging
 
     path = tmp_path / "m.onnx"
 
@@ -355,7 +355,7 @@ def test_stale_temporary_directories_are_removed(tmp_path, classifier):
         folder = tmp_path / f".m.onnx.{suffix}.tmp"
         folder.mkdir()
         if owner is not None:
-            (folder / api.TEMP_OWNER_FILE).write_text(json.dumps(owner))
+            (folder / staging.TEMP_OWNER_FILE).write_text(json.dumps(owner))
         if age_s:
             stamp = time.time() - age_s
             os.utime(folder, (stamp, stamp))
@@ -363,7 +363,7 @@ def test_stale_temporary_directories_are_removed(tmp_path, classifier):
 
     host = socket.gethostname()
     dead = leftover("dead0000", {"pid": _dead_pid(), "host": host})  # killed export
-    old = leftover("old00000", age_s=api.STALE_TEMP_SECONDS + 60)  # no owner, two days old
+    old = leftover("old00000", age_s=staging.STALE_TEMP_SECONDS + 60)  # no owner, two days old
     live = leftover("live0000", {"pid": os.getppid(), "host": host})  # a running process
     elsewhere = leftover("other000", {"pid": _dead_pid(), "host": host + "-other"})  # young
     young = leftover("young000")  # no owner file, just made: could be an export starting

@@ -10,7 +10,7 @@ import pytest
 
 import tfzoo
 from tfzoo.compress import prepare_qat
-from tfzoo.export import formats
+from tfzoo.export.formats import tflite
 
 SEQ = 16
 VOCAB = 200
@@ -106,7 +106,7 @@ def test_int8_file_agrees_with_keras_at_any_batch(trained, exported):
     _, qat = trained
     path, _ = exported
     x, y = _data(24, seed=7)
-    run = formats.tflite_runner(path, threads=1)
+    run = tflite.runner(path, threads=1)
     lite = run(x)["logits"]  # batch 24 on a batch-1 file: row by row
     assert lite.shape == (24, 2)
     one = run({k: v[:1] for k, v in x.items()})["logits"]
@@ -211,10 +211,11 @@ def test_strict_full_integer_int8(float_trained, tmp_path):
 
 def test_int8_float_ops_overrides_the_float_op_list(float_trained):
     from tfzoo.export import signature
+    from tfzoo.export.tflite_conversion import convert_tflite
 
     model, calibration = float_trained
     serving = signature.ServingFunction(model, SEQ)
-    content, notes = formats.convert_tflite(
+    content, notes = convert_tflite(
         serving, "int8", calibration, int8_float_ops=["MEAN", "SQUARED_DIFFERENCE", "RSQRT"]
     )
     assert "float32: MEAN, RSQRT, SQUARED_DIFFERENCE" in notes[0]

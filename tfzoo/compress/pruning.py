@@ -11,7 +11,8 @@ Design: `PrunedModel` wraps the model and owns one non-trainable mask per pruned
 `UpdatePruningStep` callback advances the step before every training batch and, on the steps
 the schedule names, recomputes the masks from the current kernels; the model's `train_step`
 multiplies every kernel by its mask after each optimizer update, so pruned weights stay
-exactly zero. Masks are computed as tfmot computes them (`tfmot...pruning_impl.Pruning`): keep
+exactly zero. Masks are computed as tfmot computes them (`tfmot...pruning_impl.Pruning`;
+`tfzoo/compress/masks.py`): keep
 `k = max(round(n * (1 - sparsity)), 1)` weights, i.e. every weight whose magnitude is at least
 the k-th largest; blocks are pooled (average by default, or max) over their magnitudes and
 kept or dropped whole.
@@ -28,84 +29,23 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfzoo.compress.masks import block_scores, magnitude_mask, scores_to_mask, threshold
 from tfzoo.compress.schedules import PruningSchedule, schedule_from_config
+from tfzoo.compress.wrapped_model import from_wrapper_config, wrapper_config
+
+__all__ = [
+    "PrunedModel",
+    "PruningState",
+    "UpdatePruningStep",
+    "magnitude_mask",
+    "prunable_layers",
+    "prune_low_magnitude",
+    "sparsity_report",
+    "strip_pruning",
+]
 
 SCOPES = ("layer", "global")
 POOLINGS = ("avg", "max")
-
-
-# --- masks -----------------------------------------------------------------------------------
-def _threshold(values, sparsity):
-    """tfmot's threshold: the k-th largest of `values` with `k = max(round(n * (1 - s)), 1)`."""
-    n = values.size
-    # float32 like tfmot (`cast(size, float32) * (1 - sparsity)`); np.round is half-to-even
-    # like tf.round.
-    k = int(max(np.round(np.float32(n) * (np.float32(1.0) - np.float32(sparsity))), 1))
-    k = min(k, n)
-    return np.partition(values.reshape(-1), n - k)[n - k]
-
-
-def _pool_blocks(matrix, block_size, pooling):
-    """`(rows, cols)` magnitudes -> `(rows / bh, cols / bw)` block scores."""
-    bh, bw = block_size
-    rows, cols = matrix.shape
-    if pooling == "max":
-        return matrix.reshape(rows // bh, bh, cols // bw, bw).max(axis=(1, 3))
-    # tfmot's factorized pool: average over the block's rows first, then over its columns.
-    tall = matrix.reshape(rows // bh, bh, cols).sum(axis=1, dtype=np.float32) / np.float32(bh)
-    return tall.reshape(rows // bh, cols // bw, bw).sum(axis=2, dtype=np.float32) / np.float32(bw)
-
-
-def _expand_blocks(block_mask, block_size):
-    """`(rows / bh, cols / bw)` -> `(rows, cols)`: every block's value repeated over the block."""
-    return np.repeat(np.repeat(block_mask, block_size[0], axis=0), block_size[1], axis=1)
-
-
-def magnitude_mask(weights, sparsity, block_size=(1, 1), block_pooling="avg"):
-    """The magnitude mask tfmot's `prune_low_magnitude` computes for one weight matrix.
-
-    Args:
-        weights: float array. Any shape for `block_size=(1, 1)`; 2-D `(rows, cols)` otherwise.
-        sparsity: float in [0, 1). Fraction of weights (or blocks) to drop.
-        block_size: `(bh, bw)`. Blocks of `bh` rows by `bw` columns are kept or dropped whole;
-            both must divide the matrix's shape.
-        block_pooling: `"avg"` (tfmot's default) or `"max"`: how a block's magnitudes are
-            combined into its score.
-
-    Returns:
-        A float32 array of 0s and 1s shaped like `weights`.
-
-    Example:
-
-    >>> tfzoo.compress.magnitude_mask(np.array([[0.1, -2.0], [0.5, 3.0]]), 0.5)
-    array([[0., 1.], [0., 1.]], dtype=float32)
-    """
-    scores = _block_scores(np.asarray(weights, dtype=np.float32), block_size, block_pooling)
-    keep = (scores >= _threshold(scores, sparsity)).astype(np.float32)
-    return _scores_to_mask(keep, np.shape(weights), block_size)
-
-
-def _block_scores(weights, block_size, pooling):
-    magnitudes = np.abs(weights)
-    if tuple(block_size) == (1, 1):
-        return magnitudes
-    if magnitudes.ndim != 2:
-        raise ValueError(
-            f"Block sparsity needs a 2-D weight matrix; received shape {magnitudes.shape}."
-        )
-    rows, cols = magnitudes.shape
-    if rows % block_size[0] or cols % block_size[1]:
-        raise ValueError(
-            f"block_size={tuple(block_size)} does not divide the weight matrix {(rows, cols)}. "
-            f"Use a block size that divides it, or leave this layer out of `targets`."
-        )
-    return _pool_blocks(magnitudes, block_size, pooling)
-
-
-def _scores_to_mask(keep, shape, block_size):
-    if tuple(block_size) != (1, 1):
-        keep = _expand_blocks(keep, block_size)
-    return keep.reshape(shape).astype(np.float32)
 
 
 # --- which kernels ---------------------------------------------------------------------------
@@ -312,15 +252,15 @@ class PrunedModel(keras.Model):
                 matrices.append(kernel)
             else:
                 matrices.append(kernel.reshape(_matrix_shape(layers[name])))
-        scores = [_block_scores(m, self.block_size, self.block_pooling) for m in matrices]
+        scores = [block_scores(m, self.block_size, self.block_pooling) for m in matrices]
         if self.scope == "global":
-            threshold = _threshold(np.concatenate([s.reshape(-1) for s in scores]), sparsity)
-            thresholds = [threshold] * len(scores)
+            shared = threshold(np.concatenate([s.reshape(-1) for s in scores]), sparsity)
+            thresholds = [shared] * len(scores)
         else:
-            thresholds = [_threshold(s, sparsity) for s in scores]
+            thresholds = [threshold(s, sparsity) for s in scores]
         for mask, s, t, kernel in zip(self.pruning_state.masks, scores, thresholds, kernels):
             keep = (s >= t).astype(np.float32)
-            mask.assign(_scores_to_mask(keep, kernel.shape, self.block_size))
+            mask.assign(scores_to_mask(keep, kernel.shape, self.block_size))
         self.apply_masks()
 
     @property
@@ -329,23 +269,19 @@ class PrunedModel(keras.Model):
         return int(ops.convert_to_numpy(self.pruning_state.step))
 
     def get_config(self):
-        return {
-            "model": keras.saving.serialize_keras_object(self.wrapped),
-            "schedule": self.schedule.get_config(),
-            "block_size": list(self.block_size),
-            "block_pooling": self.block_pooling,
-            "scope": self.scope,
-            "targets": list(self.target_names),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
+        return wrapper_config(
+            self,
+            keras.saving.serialize_keras_object(self.wrapped),
+            schedule=self.schedule.get_config(),
+            block_size=list(self.block_size),
+            block_pooling=self.block_pooling,
+            scope=self.scope,
+            targets=list(self.target_names),
+        )
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"])
-        config["schedule"] = schedule_from_config(config["schedule"])
-        return cls(**config)
+        return from_wrapper_config(cls, config, schedule=schedule_from_config)
 
 
 def _check_arguments(model, schedule, block_size, block_pooling, scope):

@@ -8,11 +8,19 @@
 name there; `verify`, `ExportReport` and `ExportVerificationError` are attached to the function
 so `tfzoo.export.verify(...)` works either way. Import submodules with `from tfzoo.export.x
 import ...`.
+
+Layout: `api.py` (the two export pipelines, `export` and `export_decoder`), `formats/` (one
+module per format and `FORMATS`, the table they are dispatched through), `staging.py`
+(temporary names, atomic moves, UNVERIFIED names), `report.py`, `samples.py` (calibration and
+verification inputs), `verification.py` (tolerances, comparisons), `standalone.py` (`verify`
+with the runners of `export/`), `signature.py`, `reference.py`, `tflite_conversion.py`,
+`decoding.py` (the decoder exports' public functions).
 """
 
-from tfzoo.export.api import FORMATS, QUANTIZE_MODES, ExportReport, export, verify, verify_many
+from tfzoo.export.api import FORMATS, QUANTIZE_MODES, ExportReport, export
 from tfzoo.export.decoding import export_onnx_decoder, export_tflite_decoder
 from tfzoo.export.reference import read_reference, reference_paths, write_reference
+from tfzoo.export.standalone import verify, verify_many
 from tfzoo.export.verification import ExportVerificationError, default_tolerance
 
 export.verify = verify

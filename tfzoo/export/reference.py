@@ -25,8 +25,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tfzoo.export.formats import MODEL_FORMATS
+
 FORMAT_VERSION = 1
-FORMATS = ("saved_model", "tflite", "onnx")
+# The formats `tfzoo.export(model, path)` writes, from the one format table.
+FORMATS = MODEL_FORMATS
 NPZ_SUFFIX = ".reference.npz"
 JSON_SUFFIX = ".reference.json"
 TOLERANCE_CRITERIA = ("atol", "cosine_min", "top1_min")

@@ -115,31 +115,13 @@ def compare(reference, actual, tolerance):
         result = {"name": name, "shape": list(expected.shape), "criteria": criteria}
         failures = []
         if name not in actual:
-            failures.append(f"the artifact has no output {name!r} (it has {sorted(actual)})")
-            results.append(
-                {
-                    **result,
-                    "max_abs_diff": None,
-                    "cosine": None,
-                    "top1": None,
-                    "ok": False,
-                    "failures": failures,
-                }
-            )
+            problem = f"the artifact has no output {name!r} (it has {sorted(actual)})"
+            results.append(unmeasured(name, expected, criteria, problem))
             continue
         got = np.asarray(actual[name])
         if got.shape != expected.shape:
-            failures.append(f"shape {got.shape} != Keras shape {expected.shape}")
-            results.append(
-                {
-                    **result,
-                    "max_abs_diff": None,
-                    "cosine": None,
-                    "top1": None,
-                    "ok": False,
-                    "failures": failures,
-                }
-            )
+            problem = f"shape {got.shape} != Keras shape {expected.shape}"
+            results.append(unmeasured(name, expected, criteria, problem))
             continue
         a = got.astype(np.float64).ravel()
         e = expected.astype(np.float64).ravel()
@@ -169,3 +151,91 @@ def compare(reference, actual, tolerance):
             }
         )
     return results
+
+
+def unmeasured(name, expected, criteria, problem):
+    """The `compare` result of an output that could not be measured, and why."""
+    return {
+        "name": name,
+        "shape": list(expected.shape),
+        "criteria": criteria,
+        "max_abs_diff": None,
+        "cosine": None,
+        "top1": None,
+        "ok": False,
+        "failures": [problem],
+    }
+
+
+def unverified_error(subject, detail, final, path, report):
+    """The error of an artifact that disagrees with the Keras model and was kept at `final`."""
+    return ExportVerificationError(
+        f"The {subject} disagrees with the Keras model ({detail}). It was kept at {final} for "
+        f"inspection, not at {path}.",
+        report=report,
+        path=final,
+    )
+
+
+# --- decoders --------------------------------------------------------------------------------
+
+VERIFY_PROMPT_LENGTH = 5
+VERIFY_NEW_TOKENS = 8
+
+
+def compare_decoder(causal_lm, decoder, quantize, max_length):
+    """Greedy ids and step logits of a decoder artifact against `generate` and the forward pass.
+
+    A float32 artifact must give exactly the token ids of `causal_lm.generate` and logits within
+    `1e-4 * scale`; a quantized one must keep cosine >= `COSINE_MIN[quantize]` on teacher-forced
+    logits (greedy ids of random-weight models flip on near-ties under any rounding; they are
+    reported).
+
+    Args:
+        causal_lm: the `tfzoo.models.CausalLM` the artifact was exported from.
+        decoder: the artifact's runtime object (`step_logits(prompt, new_tokens, forced=None)`).
+        quantize: `None` or the artifact's quantization mode.
+        max_length: int. Positions in the artifact's cache.
+
+    Returns:
+        A dict: `prompt`, `new_tokens`, `expected_ids`, `runtime_ids`, `greedy_match`,
+        `max_abs_diff`, `cosine`, `top1`, `criteria`, `ok`.
+    """
+    vocab = causal_lm.backbone.vocabulary_size
+    prompt_length = min(VERIFY_PROMPT_LENGTH, max_length - 1)
+    new_tokens = max(1, min(VERIFY_NEW_TOKENS, max_length - prompt_length))
+    prompt = np.random.default_rng(0).integers(0, vocab, (1, prompt_length)).astype("int32")
+    expected_ids = np.asarray(causal_lm.generate(prompt, max_new_tokens=new_tokens)["token_ids"])
+    full = expected_ids[:, :-1]
+    expected_logits = np.asarray(
+        causal_lm({"token_ids": full, "padding_mask": np.ones_like(full)}, training=False)
+    )[0, prompt_length - 1 :]  # (new_tokens, vocab): logits that chose each new token
+
+    greedy_ids, _ = decoder.step_logits(prompt, new_tokens)
+    _, forced_logits = decoder.step_logits(
+        prompt, new_tokens, forced=expected_ids[0, prompt_length:]
+    )
+    diff = float(np.max(np.abs(forced_logits - expected_logits)))
+    scale = max(1.0, float(np.max(np.abs(expected_logits))))
+    a, b = forced_logits.ravel().astype("float64"), expected_logits.ravel().astype("float64")
+    cosine = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
+    top1 = float(np.mean(forced_logits.argmax(-1) == expected_logits.argmax(-1)))
+    greedy_match = bool(np.array_equal(greedy_ids, expected_ids))
+    if quantize is None:
+        criteria = {"greedy_match": True, "max_abs_diff": FLOAT32_RTOL * scale}
+        ok = greedy_match and diff <= FLOAT32_RTOL * scale
+    else:
+        criteria = {"cosine_min": COSINE_MIN[quantize]}
+        ok = cosine >= COSINE_MIN[quantize]
+    return {
+        "prompt": prompt[0].tolist(),
+        "new_tokens": int(new_tokens),
+        "expected_ids": expected_ids[0].tolist(),
+        "runtime_ids": greedy_ids[0].tolist(),
+        "greedy_match": greedy_match,
+        "max_abs_diff": diff,
+        "cosine": cosine,
+        "top1": top1,
+        "criteria": criteria,
+        "ok": bool(ok),
+    }

@@ -1,18 +1,13 @@
-"""Writers and in-process runners for the three formats: SavedModel, TFLite, ONNX.
+"""TFLite conversion of a serving function: float, dynamic-range, float16, int8 and int16x8.
 
-Each writer takes a `ServingFunction` (`tfzoo/export/signature.py`) and writes the artifact to a
-path the caller chose (a temporary name beside the final one). Each runner loads the artifact in
-its own runtime, the one a user deploys with: TensorFlow's `tf.saved_model.load`, the LiteRT
-interpreter (`ai_edge_litert`, XNNPACK delegate) and ONNX Runtime (CPU provider).
+`convert_tflite` is what the `tflite` export format (`tfzoo/export/formats/tflite.py`) writes.
+The post-training `"int8"` mode is mixed precision, calibrated once and then quantized with
+the float op types and the feed-forward down projections left out (`_convert_int8_mixed`,
+`_hybrid_fully_connected`); a quantization-aware model is frozen first (`_frozen`) so its
+fake-quant kernels fold into int8 weights.
 """
 
-import collections
-import contextlib
-import gc
-import logging
-import os
 import re
-import time
 import warnings
 
 import numpy as np
@@ -35,42 +30,6 @@ INT8_OPS = ("FULLY_CONNECTED", "GATHER")
 # residual stream's outlier channels; one per-tensor int8 scale for its output (range ~200 in
 # MiniLM) rounds every ordinary channel to 0 or +-0.8. This alone was the remaining 3 points.
 INT8_HYBRID_FC_PATTERN = r"feed_forward[^/]*/output"
-_BUILTIN_TFLITE_OP = re.compile(r"^[A-Z0-9_]+$")
-_STANDARD_ONNX_DOMAINS = ("", "ai.onnx")
-
-
-# --- SavedModel ------------------------------------------------------------------------------
-
-
-def write_saved_model(serving, path):
-    """Writes a SavedModel directory with one `serving_default` signature."""
-    import tensorflow as tf
-
-    tf.saved_model.save(serving.module, path, signatures={"serving_default": serving.concrete})
-
-
-def saved_model_runner(path, threads):
-    """Returns `run(inputs) -> dict of arrays` calling the loaded `serving_default` signature."""
-    import tensorflow as tf
-
-    del threads  # TensorFlow's thread pools are process-wide and fixed once TF has run an op.
-    function = tf.saved_model.load(path).signatures["serving_default"]
-
-    def run(inputs):
-        outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
-        return {k: v.numpy() for k, v in outputs.items()}
-
-    return run
-
-
-def saved_model_ops(serving):
-    """Op summary of the traced graph (all TensorFlow ops, so none is non-builtin)."""
-    skip = {"Placeholder", "NoOp", "Const", "Identity", "ReadVariableOp"}
-    by_type = {k: v for k, v in sorted(serving.graph_ops.items()) if k not in skip}
-    return {"count": sum(by_type.values()), "by_type": by_type, "non_builtin": []}
-
-
-# --- TFLite ----------------------------------------------------------------------------------
 
 
 def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, int8_float_ops=None):
@@ -142,9 +101,9 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
     if quantize == "int8-full" and not serving.is_qat:
         try:
             return _convert(converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8])), notes
-        except _ConversionFailed as e:
+        except ConversionFailed as e:
             if e.flex_ops:
-                raise _flex_error(e.flex_ops) from None
+                raise flex_error(e.flex_ops) from None
             # Some op has no int8 kernel: keep it in float, the rest in int8.
             notes.append(f"int8 with float fallback (full-integer conversion failed: {e.short})")
             return _convert(converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8, builtins])), notes
@@ -152,7 +111,7 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
         ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, builtins]
         try:
             return _convert(converter(ops)), notes
-        except _ConversionFailed as e:
+        except ConversionFailed as e:
             if "Max and min for dynamic tensors" in str(e):
                 raise ValueError(
                     "The TFLite converter cannot make an int16x8 model of this graph: its "
@@ -211,7 +170,7 @@ def _convert_int8_mixed(converter, float_ops, notes):
             denylisted_nodes=hybrid or None,
         )
     except Exception as e:
-        raise _ConversionFailed(str(e), []) from e
+        raise ConversionFailed(str(e), []) from e
     content, converted = _hybrid_fully_connected(content, hybrid)
     kept = [t for t in op_types if t in set(float_ops)]
     notes.append(
@@ -346,7 +305,7 @@ def _frozen(serving):
     return function.get_concrete_function(), module
 
 
-class _ConversionFailed(RuntimeError):
+class ConversionFailed(RuntimeError):
     def __init__(self, message, flex_ops):
         super().__init__(message)
         self.flex_ops = flex_ops
@@ -361,338 +320,13 @@ def _convert(converter):
         text = str(e)
         flex = re.search(r"TF Select ops: ([^\n]+)", text)
         flex_ops = sorted({op.strip() for op in flex.group(1).split(",")}) if flex else []
-        raise _ConversionFailed(text, flex_ops) from e
+        raise ConversionFailed(text, flex_ops) from e
 
 
-def _flex_error(ops):
+def flex_error(ops):
     return ValueError(
         f"This model needs TensorFlow ops that are not TFLite builtins: {', '.join(ops)}. A "
         f"TFLite file with them (Flex ops) runs only with the Flex delegate linked in, which "
         f"LiteRT on phones and `ai_edge_litert` do not include. Rewrite the layer that emits "
         f"them, or pass allow_flex=True to export a Flex model anyway."
-    )
-
-
-def write_tflite(serving, path, quantize=None, calibration=None, allow_flex=False):
-    """Converts and writes a `.tflite` file; returns the notes of the conversion."""
-    try:
-        content, notes = convert_tflite(serving, quantize, calibration, allow_flex)
-    except _ConversionFailed as e:
-        if e.flex_ops and not allow_flex:
-            raise _flex_error(e.flex_ops) from None
-        raise RuntimeError(f"The TFLite converter failed: {e}") from None
-    with open(path, "wb") as f:
-        f.write(content)
-    return notes
-
-
-def tflite_runner(path, threads):
-    """Returns `run(inputs)` on the `serving_default` signature, LiteRT with XNNPACK."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=path, num_threads=threads)
-    runner = interpreter.get_signature_runner("serving_default")
-
-    details = runner.get_input_details()
-    fixed_batch = all(list(d["shape_signature"][:1]) == [1] for d in details.values())
-
-    def run(inputs):
-        # The signature runner resizes dynamic inputs (-1 in shape_signature) to each call's
-        # shapes and re-allocates tensors when they change. A file traced for batch 1 (the
-        # quantization-aware int8 path) runs a larger batch one row at a time.
-        batch = len(next(iter(inputs.values())))
-        if fixed_batch and batch != 1:
-            rows = [run({k: v[i : i + 1] for k, v in inputs.items()}) for i in range(batch)]
-            return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
-        return {k: np.array(v) for k, v in runner(**inputs).items()}
-
-    run.interpreter = interpreter
-    return run
-
-
-def tflite_ops(path, run=None):
-    """Op counts by builtin name, the non-builtin (Flex/custom) ops and XNNPACK partitions."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    plain = Interpreter(
-        model_path=path,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    details = plain._get_ops_details()
-    names = [str(op["op_name"]) for op in details]
-    by_type = dict(sorted(collections.Counter(names).items()))
-    summary = {
-        "count": len(names),
-        "by_type": by_type,
-        "non_builtin": sorted(n for n in by_type if not _BUILTIN_TFLITE_OP.match(n)),
-        "matmul_dtypes": _matmul_dtypes(plain, details),
-    }
-    if run is not None and hasattr(run, "interpreter"):
-        delegated = [op["op_name"] for op in run.interpreter._get_ops_details()]
-        summary["xnnpack_partitions"] = delegated.count("DELEGATE")
-    return summary
-
-
-def _matmul_dtypes(interpreter, details):
-    """Count of FULLY_CONNECTED / BATCH_MATMUL ops by the dtype of their weights (or rhs).
-
-    The second input is the one quantization decides: an int8 weight with a float input is
-    dynamic-range (`"int8"` weights, float activations); full-integer ops have both int8. A key
-    `"int8"` counts ops whose first two inputs are both int8; `"int8_weights"` those with int8
-    weights and a float input; other keys are the shared dtype name (`"float32"`, ...).
-    """
-    dtypes = {}
-    for tensor in interpreter.get_tensor_details():
-        dtypes[tensor["index"]] = np.dtype(tensor["dtype"]).name
-    counts = collections.Counter()
-    for op in details:
-        if op["op_name"] not in ("FULLY_CONNECTED", "BATCH_MATMUL"):
-            continue
-        lhs, rhs = (dtypes[int(i)] for i in list(op["inputs"])[:2])
-        if lhs == rhs:
-            counts[lhs] += 1
-        elif rhs == "int8":
-            counts["int8_weights"] += 1
-        else:
-            counts[f"{lhs}x{rhs}"] += 1
-    return dict(sorted(counts.items()))
-
-
-# --- ONNX ------------------------------------------------------------------------------------
-
-
-def write_onnx(serving, path, opset=17):
-    """Converts the serving function with tf2onnx and writes the `.onnx` file.
-
-    Inputs keep their names; their dynamic dimensions are named `batch` and `sequence`
-    (`encoder_sequence`, `decoder_sequence` for an encoder-decoder).
-    """
-    import tf2onnx
-
-    from tfzoo.export.signature import sequence_group
-    from tfzoo.layers import runtime_checks
-
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-
-    def convert(lean):
-        with runtime_checks(False), _lean_tf2onnx(lean):
-            return tf2onnx.convert.from_function(
-                serving.function,
-                input_signature=list(serving.specs.values()),
-                opset=opset,
-                output_path=None,
-            )[0]
-
-    try:
-        model_proto = convert(lean=True)
-    except Exception:  # e.g. an ONNX graph optimizer pass failed: tf2onnx's own way skips it
-        gc.collect()
-        model_proto = convert(lean=False)
-    gc.collect()  # the converter's graphs are reference cycles holding copies of the weights
-    for graph_input in model_proto.graph.input:
-        dims = graph_input.type.tensor_type.shape.dim
-        # An encoder-decoder's source and target lengths get distinct names (they differ).
-        sequence = sequence_group(graph_input.name) + "sequence"
-        for dim, label in zip(dims, ("batch", sequence)):
-            if not dim.HasField("dim_value"):
-                dim.dim_param = label
-    with open(path, "wb") as f:
-        f.write(model_proto.SerializeToString())
-
-
-@contextlib.contextmanager
-def _lean_tf2onnx(enabled=True):
-    """Keeps tf2onnx's ONNX graph optimizer from piling up copies of the weights.
-
-    Two things made `tf2onnx.convert.from_function` grow by one copy of every weight per
-    optimizer pass (12 passes a round, rounds repeated until nothing changes): 6.3-6.6 GB peak
-    RSS for all-MiniLM-L6-v2 (22M parameters, 90 MB of weights), most of the demo's peak.
-
-    1. After each pass `Node.update_proto` clears the node's `NodeProto` attributes and adds
-       them again, a new copy of a constant's tensor each time. Under protobuf's upb backend a
-       cleared sub-message stays in its parent's arena until the parent is freed, so the copies
-       of every weight accumulate for the whole conversion. Here each update starts from a
-       fresh `NodeProto` (same fields, no attributes): the old one is freed with its copies.
-    2. With `TF2ONNX_CATCH_ERRORS` unset (tf2onnx's default) the optimizer deep-copies the whole
-       graph before each pass, to skip a pass that fails; set to "FALSE" here. tf2onnx 1.17
-       compares the variable's name, not its value, with "TRUE", so any value means off;
-       "FALSE" means off under that reading and the intended one alike.
-
-    `write_onnx` converts with this and, only if that raises, again without (`enabled=False`
-    restores tf2onnx's behaviour for the duration).
-    """
-    from tf2onnx.graph import Node
-
-    name = "TF2ONNX_CATCH_ERRORS"
-    previous = os.environ.get(name)
-    original = Node.update_proto
-
-    def update_proto(self, *args, **kwargs):
-        self._op = _without_attributes(self._op)
-        return original(self, *args, **kwargs)
-
-    if enabled:
-        os.environ[name] = "FALSE"
-        Node.update_proto = update_proto
-    else:
-        os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        Node.update_proto = original
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
-
-
-def _without_attributes(proto):
-    """A new message of `proto`'s type with every field copied except `attribute`."""
-    fresh = type(proto)()
-    for field, value in proto.ListFields():
-        if field.name == "attribute":
-            continue
-        repeated = getattr(field, "is_repeated", None)  # protobuf >= 5.29; `label` before
-        if repeated is None:
-            repeated = field.label == field.LABEL_REPEATED
-        if repeated:
-            getattr(fresh, field.name).extend(value)
-        elif field.message_type is not None:
-            getattr(fresh, field.name).CopyFrom(value)
-        else:
-            setattr(fresh, field.name, value)
-    return fresh
-
-
-def onnx_runner(path, threads):
-    """Returns `run(inputs)` in an ONNX Runtime CPU session with `threads` intra-op threads."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-
-    def run(inputs):
-        return dict(zip(names, session.run(names, inputs)))
-
-    return run
-
-
-def onnx_ops(path):
-    """Op counts by ONNX op type; ops outside the standard domain are listed as non-builtin."""
-    import onnx
-
-    model = onnx.load(path, load_external_data=False)
-    nodes = list(model.graph.node)
-    by_type = dict(sorted(collections.Counter(n.op_type for n in nodes).items()))
-    non_builtin = sorted(
-        {f"{n.domain}.{n.op_type}" for n in nodes if n.domain not in _STANDARD_ONNX_DOMAINS}
-    )
-    return {
-        "count": len(nodes),
-        "by_type": by_type,
-        "non_builtin": non_builtin,
-        "opset": max(
-            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
-        ),
-    }
-
-
-# --- shared ----------------------------------------------------------------------------------
-
-
-def median_latency_ms(run, inputs, runs=20, warmup=3):
-    """Median wall time in ms of `run(inputs)` over `runs` calls after `warmup` calls."""
-    for _ in range(warmup):
-        run(inputs)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run(inputs)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return float(np.median(times))
-
-
-# The name an artifact of each format has: a `.tflite` file, an `.onnx` file, a SavedModel
-# directory with no extension. `tfzoo.export` refuses a path whose extension disagrees with the
-# format (or names none of these), and `tfzoo.export.verify` a file whose content disagrees.
-EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
-# ONNX `ModelProto` top-level fields: number -> protobuf wire type (0 varint, 2 bytes).
-_ONNX_MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
-
-
-def format_from_extension(path):
-    """The format a path's extension names (`None` for an unknown extension).
-
-    Example:
-
-    >>> format_from_extension("out/m.tflite"), format_from_extension("out/m")
-    ('tflite', 'saved_model')
-    """
-    suffix = os.path.splitext(os.path.basename(os.fspath(path).rstrip("/" + os.sep)))[1].lower()
-    return {ext: fmt for fmt, ext in EXTENSIONS.items()}.get(suffix)
-
-
-def sniff_format(path):
-    """The format of an artifact read from its content, or `None` if it is none of the three.
-
-    A TFLite flatbuffer carries the file identifier `TFL3` at bytes 4-8; an ONNX file is a
-    protobuf `ModelProto` whose top-level fields are all ONNX model fields, with a graph (field
-    7); a SavedModel is a directory with `saved_model.pb` (or `.pbtxt`). Only the top-level
-    field tags are read (lengths are skipped), so a large ONNX file is not loaded.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        names = ("saved_model.pb", "saved_model.pbtxt")
-        return "saved_model" if any(os.path.isfile(os.path.join(path, n)) for n in names) else None
-    if not os.path.isfile(path):
-        return None
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) == 8 and head[4:8] == b"TFL3":
-            return "tflite"
-        f.seek(0)
-        return "onnx" if _is_onnx_model(f, os.path.getsize(path)) else None
-
-
-def _is_onnx_model(f, size):
-    def varint():
-        value, shift = 0, 0
-        while shift < 64:
-            byte = f.read(1)
-            if not byte:
-                return None
-            value |= (byte[0] & 0x7F) << shift
-            if byte[0] < 0x80:
-                return value
-            shift += 7
-        return None
-
-    seen = set()
-    while f.tell() < size:
-        tag = varint()
-        if tag is None or _ONNX_MODEL_FIELDS.get(tag >> 3) != tag & 7:
-            return False
-        seen.add(tag >> 3)
-        value = varint()
-        if value is None:
-            return False
-        if tag & 7 == 2:
-            if f.tell() + value > size:
-                return False
-            f.seek(value, os.SEEK_CUR)
-    return 7 in seen
-
-
-def artifact_size(path):
-    """Bytes of a file, or of every file under a directory."""
-    if os.path.isfile(path):
-        return os.path.getsize(path)
-    return sum(
-        os.path.getsize(os.path.join(folder, name))
-        for folder, _, names in os.walk(path)
-        for name in names
     )
