@@ -16,6 +16,7 @@ from tfzoo.models.causal_lm import CausalLM
 from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.sentence_embedding import SentenceEmbedding
 from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.task import Task
 from tfzoo.models.vit import ViTBackbone, ViTClassifier
@@ -33,6 +34,7 @@ __all__ = [
     "LlamaBackbone",
     "Seq2SeqBackbone",
     "Seq2SeqLM",
+    "SentenceEmbedding",
     "Task",
     "ViTBackbone",
     "ViTClassifier",

@@ -1,7 +1,7 @@
 """BERT: `BertBackbone`, its four task models, the `bert-*` presets and the Hugging Face converter."""
 
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_backbone import BertBackbone, mean_pool
+from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_presets import BERT_PRESETS
 from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
@@ -10,6 +10,7 @@ from tfzoo.models.bert.bert_tasks import (
     BertTokenClassifier,
 )
 from tfzoo.models.family import Family
+from tfzoo.models.pooling import mean_pool
 
 FAMILY = Family(
     name="bert",

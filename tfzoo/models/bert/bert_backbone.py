@@ -1,5 +1,4 @@
 import keras
-from keras import ops
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
 from tfzoo.models.backbone import Backbone
@@ -199,11 +198,3 @@ class BertBackbone(Backbone):
             }
         )
         return config
-
-
-def mean_pool(sequence_output, padding_mask):
-    """Mean of the hidden states over real tokens: `(batch, seq, hidden)` -> `(batch, hidden)`."""
-    mask = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (batch, seq, 1)
-    total = ops.sum(sequence_output * mask, axis=1)
-    count = ops.maximum(ops.sum(mask, axis=1), ops.cast(1e-9, sequence_output.dtype))
-    return total / count
