@@ -112,7 +112,9 @@ def test_bad_modules_and_encode_input(tmp_path):
     _, path = _sentence_transformer(tmp_path, "mean")
     with open(os.path.join(path, "modules.json")) as f:
         modules = json.load(f)
-    modules.append({"idx": 3, "name": "3", "path": "3_LSTM", "type": "sentence_transformers.models.LSTM"})
+    modules.append(
+        {"idx": 3, "name": "3", "path": "3_LSTM", "type": "sentence_transformers.models.LSTM"}
+    )
     with open(os.path.join(path, "modules.json"), "w") as f:
         json.dump(modules, f)
     with pytest.raises(ValueError, match=r"'sentence_transformers.models.LSTM' module.*Supported"):

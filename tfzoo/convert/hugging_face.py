@@ -297,7 +297,8 @@ def _finish_sentence_embedding(model, modules, path, dense_given):
 
 def _converter_of(model):
     backbone = getattr(model, "backbone", model)
-    for family in HF_FAMILIES.values():
+    # The most specific family: a RoBERTa backbone is also a BERT backbone (a subclass).
+    for family in sorted(HF_FAMILIES.values(), key=lambda f: -len(f.backbone.__mro__)):
         if isinstance(backbone, family.backbone):
             return _CONVERTERS[family.name]
     raise ValueError(

@@ -9,13 +9,17 @@ from tfzoo.models.bert import (
     BertBackbone,
     BertClassifier,
     BertMaskedLM,
+    BertQuestionAnswering,
     BertSentenceEmbedding,
     BertTokenClassifier,
 )
 from tfzoo.models.causal_lm import CausalLM
+from tfzoo.models.distilbert import DistilBertBackbone, DistilBertClassifier
 from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.question_answering import QuestionAnswering
+from tfzoo.models.roberta import RobertaBackbone, RobertaClassifier
 from tfzoo.models.sentence_embedding import SentenceEmbedding
 from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.task import Task
@@ -26,14 +30,20 @@ __all__ = [
     "BertBackbone",
     "BertClassifier",
     "BertMaskedLM",
+    "BertQuestionAnswering",
     "BertSentenceEmbedding",
     "BertTokenClassifier",
     "CausalLM",
+    "DistilBertBackbone",
+    "DistilBertClassifier",
     "Family",
     "GPTBackbone",
     "LlamaBackbone",
     "Seq2SeqBackbone",
     "Seq2SeqLM",
+    "QuestionAnswering",
+    "RobertaBackbone",
+    "RobertaClassifier",
     "SentenceEmbedding",
     "Task",
     "ViTBackbone",

@@ -6,6 +6,7 @@ from tfzoo.models.bert.bert_presets import BERT_PRESETS
 from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
     BertMaskedLM,
+    BertQuestionAnswering,
     BertSentenceEmbedding,
     BertTokenClassifier,
 )
@@ -20,6 +21,7 @@ FAMILY = Family(
         "token_classification": BertTokenClassifier,
         "masked_lm": BertMaskedLM,
         "sentence_embedding": BertSentenceEmbedding,
+        "question_answering": BertQuestionAnswering,
     },
     presets=BERT_PRESETS,
     converters={"hugging_face": bert_hf},
@@ -31,6 +33,7 @@ __all__ = [
     "BertBackbone",
     "BertClassifier",
     "BertMaskedLM",
+    "BertQuestionAnswering",
     "BertSentenceEmbedding",
     "BertTokenClassifier",
     "mean_pool",

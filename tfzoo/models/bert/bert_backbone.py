@@ -34,6 +34,11 @@ class BertBackbone(Backbone):
             `"dense"`.
         global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
             are attended by every position (Longformer; `1` makes `[CLS]` global). Defaults to `0`.
+        position_offset: int. Row of the position table used by the first token; the table
+            has `max_sequence_length + position_offset` rows (RoBERTa: `padding id + 1 = 2`).
+            Defaults to `0`.
+        pooler: bool. Add BERT's tanh pooler (`pooled_output`); DistilBERT has none.
+            Defaults to `True`.
         dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
 
     Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
@@ -67,6 +72,8 @@ class BertBackbone(Backbone):
         sliding_window=None,
         attention_implementation="dense",
         global_tokens=0,
+        position_offset=0,
+        pooler=True,
         dtype=None,
         **kwargs,
     ):
@@ -82,7 +89,10 @@ class BertBackbone(Backbone):
             allow_none=True, head_dim=head_dim, sliding_window=sliding_window
         )
         checks.check_positive_ints(
-            minimum=0, num_segments=num_segments, global_tokens=global_tokens
+            minimum=0,
+            num_segments=num_segments,
+            global_tokens=global_tokens,
+            position_offset=position_offset,
         )
         if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
@@ -96,7 +106,7 @@ class BertBackbone(Backbone):
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
             vocabulary_size,
-            max_sequence_length,
+            max_sequence_length + position_offset,
             hidden_dim,
             num_segments=num_segments,
             embeddings_initializer=initializer,
@@ -126,31 +136,34 @@ class BertBackbone(Backbone):
             )
             for i in range(num_layers)
         ]
-        self.pooler = keras.layers.Dense(
-            hidden_dim,
-            activation="tanh",
-            kernel_initializer=initializer,
-            dtype=dtype,
-            name="pooler",
-        )
+        self.pooler = None
+        if pooler:
+            self.pooler = keras.layers.Dense(
+                hidden_dim,
+                activation="tanh",
+                kernel_initializer=initializer,
+                dtype=dtype,
+                name="pooler",
+            )
 
         # === Functional Model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = self.embeddings(token_ids, segment_ids=segment_ids)
+        x = self.embeddings(token_ids, segment_ids=segment_ids, start_index=position_offset)
         x = self.embeddings_dropout(self.embeddings_norm(x))
         for layer in self.transformer_layers:
             x = layer(x, padding_mask=padding_mask)
-        cls_token = x[:, 0, :]  # (batch, hidden)
-        pooled = self.pooler(cls_token)
+        outputs = {"sequence_output": x}
+        if pooler:
+            outputs["pooled_output"] = self.pooler(x[:, 0, :])  # on the first token
         super().__init__(
             inputs={
                 "token_ids": token_ids,
                 "padding_mask": padding_mask,
                 "segment_ids": segment_ids,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled},
+            outputs=outputs,
             dtype=dtype,
             **kwargs,
         )
@@ -171,6 +184,8 @@ class BertBackbone(Backbone):
         self.sliding_window = sliding_window
         self.attention_implementation = attention_implementation
         self.global_tokens = global_tokens
+        self.position_offset = position_offset
+        self.use_pooler = pooler
 
     @property
     def head_dim(self):
@@ -195,6 +210,8 @@ class BertBackbone(Backbone):
                 "sliding_window": self.sliding_window,
                 "attention_implementation": self.attention_implementation,
                 "global_tokens": self.global_tokens,
+                "position_offset": self.position_offset,
+                "pooler": self.use_pooler,
             }
         )
         return config

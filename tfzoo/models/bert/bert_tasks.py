@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
+from tfzoo.models.question_answering import QuestionAnswering
 from tfzoo.models.sentence_embedding import SentenceEmbedding
 from tfzoo.models.task import Task, check_num_classes
 
@@ -111,6 +112,17 @@ class BertSentenceEmbedding(SentenceEmbedding):
         dense: list of dense layer specs after pooling. Defaults to none.
 
     Outputs `(batch, dimension)`; `encode(texts)` embeds a list of texts.
+    """
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertQuestionAnswering(QuestionAnswering):
+    """Extractive question answering on a BERT backbone: start and end logits per token.
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+
+    Outputs a dict of `start_logits` and `end_logits`, each `(batch, seq)`.
     """
 
 
