@@ -83,6 +83,31 @@ FAMILIES = {
         },
         segments=False,
     ),
+    "electra": Case(
+        transformers.ElectraConfig(
+            **_BERT_SIZES, embedding_size=16, max_position_embeddings=MAX_LEN
+        ),
+        {
+            None: transformers.ElectraModel,
+            "replaced_token_detection": transformers.ElectraForPreTraining,
+            "masked_lm": transformers.ElectraForMaskedLM,
+            "classification": transformers.ElectraForSequenceClassification,
+            "token_classification": transformers.ElectraForTokenClassification,
+            "question_answering": transformers.ElectraForQuestionAnswering,
+        },
+    ),
+    "albert": Case(
+        transformers.AlbertConfig(
+            **_BERT_SIZES, embedding_size=16, max_position_embeddings=MAX_LEN
+        ),
+        {
+            None: transformers.AlbertModel,
+            "masked_lm": transformers.AlbertForMaskedLM,
+            "classification": transformers.AlbertForSequenceClassification,
+            "token_classification": transformers.AlbertForTokenClassification,
+            "question_answering": transformers.AlbertForQuestionAnswering,
+        },
+    ),
 }
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.classes]
 
@@ -173,6 +198,9 @@ def _hf_parameter_count(model):
     [
         "distilbert-base",
         "roberta-base",
+        "electra-small",
+        "albert-base",
+        pytest.param("electra-base", marks=pytest.mark.slow),
         pytest.param("roberta-large", marks=pytest.mark.slow),
         pytest.param("xlm-roberta-base", marks=pytest.mark.slow),
     ],
@@ -183,7 +211,7 @@ def test_preset_parameter_counts(name):
     assert model.count_params() == _hf_parameter_count(model)
 
 
-@pytest.mark.parametrize("family", ["roberta", "distilbert"])
+@pytest.mark.parametrize("family", ["roberta", "distilbert", "electra", "albert"])
 def test_tiny_encoder_classifier_fits_and_round_trips_keras(tmp_path, family):
     import keras
 

@@ -4,6 +4,7 @@ Each family is one folder (`bert/`, `gpt/`, `llama/`, `seq2seq/`, `vit/`) that d
 backbone, tasks, presets and checkpoint converters as `FAMILY`; `tfzoo.zoo` reads them.
 """
 
+from tfzoo.models.albert import AlbertBackbone
 from tfzoo.models.backbone import Backbone
 from tfzoo.models.bert import (
     BertBackbone,
@@ -15,6 +16,7 @@ from tfzoo.models.bert import (
 )
 from tfzoo.models.causal_lm import CausalLM
 from tfzoo.models.distilbert import DistilBertBackbone, DistilBertClassifier
+from tfzoo.models.electra import ElectraBackbone, ElectraClassifier, ElectraDiscriminator
 from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
@@ -26,6 +28,7 @@ from tfzoo.models.task import Task
 from tfzoo.models.vit import ViTBackbone, ViTClassifier
 
 __all__ = [
+    "AlbertBackbone",
     "Backbone",
     "BertBackbone",
     "BertClassifier",
@@ -36,6 +39,9 @@ __all__ = [
     "CausalLM",
     "DistilBertBackbone",
     "DistilBertClassifier",
+    "ElectraBackbone",
+    "ElectraClassifier",
+    "ElectraDiscriminator",
     "Family",
     "GPTBackbone",
     "LlamaBackbone",

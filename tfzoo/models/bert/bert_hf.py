@@ -172,6 +172,8 @@ def encoder_slots(b, p, names=None):
     ]
     if emb.segment_embedding is not None:
         table.append(S.copy(f"{p}{names['segments']}", emb.segment_embedding.embeddings))
+    if b.embeddings_project is not None:
+        table += dense_slots(f"{p}{names['project']}", b.embeddings_project, optional=False)
     for i, layer in enumerate(b.transformer_layers):
         n = f"{p}{names['layer']}.{i}."
         att = layer.self_attention
@@ -201,6 +203,7 @@ _BERT_NAMES = {
     "positions": "embeddings.position_embeddings.weight",
     "segments": "embeddings.token_type_embeddings.weight",
     "embeddings_norm": "embeddings.LayerNorm",
+    "project": "embeddings_project",
     "layer": "encoder.layer",
     "query": "attention.self.query",
     "key": "attention.self.key",

@@ -82,7 +82,7 @@ class BertMaskedLM(Task):
     def __init__(self, backbone, **kwargs):
         self.backbone = backbone
         self.transform_dense = keras.layers.Dense(
-            backbone.hidden_dim,
+            getattr(backbone, "embedding_dim", backbone.hidden_dim),
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
             dtype=backbone.dtype_policy,
             name="transform_dense",
