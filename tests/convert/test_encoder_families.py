@@ -108,6 +108,41 @@ FAMILIES = {
             "question_answering": transformers.AlbertForQuestionAnswering,
         },
     ),
+    "deberta-v3": Case(
+        transformers.DebertaV2Config(
+            **_BERT_SIZES,
+            max_position_embeddings=MAX_LEN,
+            relative_attention=True,
+            position_buckets=8,
+            pos_att_type=["p2c", "c2p"],
+            share_att_key=True,
+            norm_rel_ebd="layer_norm",
+            position_biased_input=False,
+            type_vocab_size=0,
+            layer_norm_eps=1e-7,
+        ),
+        {
+            None: transformers.DebertaV2Model,
+            "masked_lm": transformers.DebertaV2ForMaskedLM,
+            "classification": transformers.DebertaV2ForSequenceClassification,
+            "token_classification": transformers.DebertaV2ForTokenClassification,
+            "question_answering": transformers.DebertaV2ForQuestionAnswering,
+        },
+        segments=False,
+    ),
+    "deberta-v2": Case(  # own position projections, absolute positions, segments, no buckets
+        transformers.DebertaV2Config(
+            **_BERT_SIZES,
+            max_position_embeddings=MAX_LEN,
+            relative_attention=True,
+            pos_att_type="c2p|p2c",
+            share_att_key=False,
+            position_biased_input=True,
+            type_vocab_size=2,
+            embedding_size=16,
+        ),
+        {None: transformers.DebertaV2Model},
+    ),
 }
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.classes]
 
@@ -200,6 +235,7 @@ def _hf_parameter_count(model):
         "roberta-base",
         "electra-small",
         "albert-base",
+        "deberta-v3-xsmall",
         pytest.param("electra-base", marks=pytest.mark.slow),
         pytest.param("roberta-large", marks=pytest.mark.slow),
         pytest.param("xlm-roberta-base", marks=pytest.mark.slow),
@@ -211,7 +247,7 @@ def test_preset_parameter_counts(name):
     assert model.count_params() == _hf_parameter_count(model)
 
 
-@pytest.mark.parametrize("family", ["roberta", "distilbert", "electra", "albert"])
+@pytest.mark.parametrize("family", ["roberta", "distilbert", "electra", "albert", "deberta"])
 def test_tiny_encoder_classifier_fits_and_round_trips_keras(tmp_path, family):
     import keras
 
@@ -220,7 +256,7 @@ def test_tiny_encoder_classifier_fits_and_round_trips_keras(tmp_path, family):
     )
     spec = tfzoo.zoo.FAMILIES[family]
     model = spec.tasks["classification"](spec.backbone(**config, max_sequence_length=16), 3)
-    inputs = _batch(FAMILIES[family], seq=16)
+    inputs = _batch(FAMILIES["deberta-v3" if family == "deberta" else family], seq=16)
     model.compile(
         optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )

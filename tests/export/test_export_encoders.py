@@ -1,7 +1,7 @@
 """The encoder families added after BERT, exported to TFLite int8 and ONNX and verified.
 
 Tiny models (1 layer, hidden 16, 2 heads, vocabulary 64, sequence 16): RoBERTa, DistilBERT and
-ALBERT classifiers, ELECTRA's discriminator and BERT's question-answering head (two outputs). `tfzoo.export` runs each artifact
+ALBERT and DeBERTa-v3 classifiers, ELECTRA's discriminator and BERT's question-answering head (two outputs). `tfzoo.export` runs each artifact
 in its runtime (LiteRT, ONNX Runtime) against Keras before it reports `verified`.
 """
 
@@ -26,6 +26,7 @@ MODELS = {
     "distilbert": ("distilbert-base", "classification", {"num_classes": 3}),
     "bert_qa": ("bert-tiny", "question_answering", {}),
     "electra": ("electra-small", "replaced_token_detection", {}),
+    "deberta": ("deberta-v3-xsmall", "classification", {"num_classes": 3, "position_buckets": 4}),
     "albert": ("albert-base", "classification", {"num_classes": 3, "embedding_dim": 8}),
 }
 

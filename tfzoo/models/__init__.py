@@ -15,6 +15,7 @@ from tfzoo.models.bert import (
     BertTokenClassifier,
 )
 from tfzoo.models.causal_lm import CausalLM
+from tfzoo.models.deberta import DebertaBackbone, DebertaClassifier
 from tfzoo.models.distilbert import DistilBertBackbone, DistilBertClassifier
 from tfzoo.models.electra import ElectraBackbone, ElectraClassifier, ElectraDiscriminator
 from tfzoo.models.family import Family
@@ -37,6 +38,8 @@ __all__ = [
     "BertSentenceEmbedding",
     "BertTokenClassifier",
     "CausalLM",
+    "DebertaBackbone",
+    "DebertaClassifier",
     "DistilBertBackbone",
     "DistilBertClassifier",
     "ElectraBackbone",

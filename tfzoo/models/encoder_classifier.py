@@ -2,6 +2,7 @@
 
 import keras
 
+from tfzoo.layers import get_activation
 from tfzoo.models.task import Task, check_num_classes
 
 
@@ -36,7 +37,7 @@ class FirstTokenClassifier(Task):
         # === Functional Model ===
         inputs = backbone.input
         first = backbone(inputs)["sequence_output"][:, 0, :]
-        features = keras.activations.get(self._activation)(self.pre_dense(self.pre_dropout(first)))
+        features = _activation(self._activation)(self.pre_dense(self.pre_dropout(first)))
         super().__init__(inputs=inputs, outputs=self._classify(features), **kwargs)
         # === Config ===
         self.num_classes = num_classes
@@ -46,3 +47,8 @@ class FirstTokenClassifier(Task):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "dropout": self.dropout})
         return config
+
+
+def _activation(name):
+    # tfzoo's GELU is written with `erf`, which ONNX and TFLite run as builtins.
+    return keras.activations.tanh if name == "tanh" else get_activation(name)
