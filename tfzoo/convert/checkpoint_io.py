@@ -193,7 +193,7 @@ def _read_bfloat16(file, name):
     return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
 
 
-def write_checkpoint(path, config, tensors, overwrite=False):
+def write_checkpoint(path, config, tensors, overwrite=False, extra_files=None):
     """Writes `config.json` and `model.safetensors` atomically into the directory `path`.
 
     Both files are written into a temporary sibling directory which is then renamed to `path`,
@@ -205,6 +205,8 @@ def write_checkpoint(path, config, tensors, overwrite=False):
         tensors: dict of name -> NumPy array. Written as `model.safetensors` (format `pt`, the
             metadata `transformers` expects).
         overwrite: bool. Replace an existing non-empty directory. Defaults to `False`.
+        extra_files: dict of relative path -> bytes, further files written into the same
+            temporary directory (e.g. sentence-transformers' modules), or `None`.
     """
     from safetensors.numpy import save_file
 
@@ -232,6 +234,10 @@ def write_checkpoint(path, config, tensors, overwrite=False):
         with open(os.path.join(tmp, CONFIG_FILE), "w", encoding="utf-8") as f:
             json.dump(config, f, indent=2, sort_keys=True)
             f.write("\n")
+        for name, data in (extra_files or {}).items():
+            os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
         old = None
         if os.path.isdir(path):
             # Move the old directory aside first: rename cannot replace a non-empty directory.

@@ -12,8 +12,9 @@ import warnings
 
 import numpy as np
 
-from tfzoo.convert import gguf
+from tfzoo.convert import gguf, sentence_transformers
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
+from tfzoo.models import SentenceEmbedding
 from tfzoo.zoo import FAMILIES
 
 # What a family's converter module may leave out, and the value it then has.
@@ -221,6 +222,7 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     ...                               normalize=True)
     """
     path = os.fspath(path)
+    modules = None
     gguf_path = gguf.find_gguf_file(path)
     if gguf_path is not None:  # GGUF: same converter, fed by the GGUF reader
         path = gguf_path
@@ -229,6 +231,11 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
         if task == "causal_lm":  # generate stops at the checkpoint's end-of-turn tokens
             task_args.setdefault("end_token_id", gguf.end_token_ids(gguf_file.metadata) or None)
     else:
+        modules = sentence_transformers.read_modules(path)
+        if modules is not None:  # a sentence-transformers directory: its model, then modules
+            path = modules.transformer_path
+            if task == "sentence_embedding":
+                task_args = {**modules.task_args(), **task_args}
         config = read_config(path)
         family, architecture = _family_and_architecture(config, path)
         checkpoint = SafetensorsCheckpoint(path, architecture=architecture)
@@ -253,6 +260,8 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     elif task_args:
         raise ValueError(f"Task arguments {sorted(task_args)} need a `task`.")
     unused = _load_into(model, converter, config, checkpoint, path)
+    if isinstance(model, SentenceEmbedding):
+        _finish_sentence_embedding(model, modules, path, dense_given="dense" in task_args)
     if unused:
         warnings.warn(
             f"{len(unused)} tensor(s) of the {architecture} checkpoint in {path!r} are not used "
@@ -262,9 +271,34 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     return model
 
 
+def _finish_sentence_embedding(model, modules, path, dense_given):
+    """Dense weights from the modules, and the checkpoint's tokenizer for `encode`."""
+    from tfzoo.text import tokenizer_from_pretrained
+
+    if modules is not None and modules.dense and model.dense == modules.dense:
+        sentence_transformers.load_dense_weights(model, modules)
+    elif model.dense_layers and not (modules and modules.dense):
+        warnings.warn(
+            f"{path!r} has no Dense modules: the {len(model.dense_layers)} dense layer(s) keep "
+            f"their random initial values.",
+            stacklevel=3,
+        )
+    try:
+        model.tokenizer = tokenizer_from_pretrained(path)
+    except ValueError:
+        model.tokenizer = None  # no tokenizer files: `encode` asks for one
+    # sentence-transformers truncates at `max_seq_length` of sentence_bert_config.json, else at
+    # the tokenizer's `model_max_length`.
+    length = modules.max_seq_length if modules is not None else None
+    if length is None and model.tokenizer is not None:
+        length = model.tokenizer.max_sequence_length
+    model.max_seq_length = length
+
+
 def _converter_of(model):
     backbone = getattr(model, "backbone", model)
-    for family in HF_FAMILIES.values():
+    # The most specific family: a RoBERTa backbone is also a BERT backbone (a subclass).
+    for family in sorted(HF_FAMILIES.values(), key=lambda f: -len(f.backbone.__mro__)):
         if isinstance(backbone, family.backbone):
             return _CONVERTERS[family.name]
     raise ValueError(
@@ -312,7 +346,12 @@ def save_pretrained(model, path, overwrite=False):
         "dtype": "float32",
         **converter.hf_config(model, architecture),
     }
-    return write_checkpoint(path, config, tensors, overwrite=overwrite)
+    extra = None
+    if isinstance(model, SentenceEmbedding):  # sentence-transformers' modules beside the model
+        extra = sentence_transformers.module_files(model)
+        if model.tokenizer is not None:
+            extra.update({k: v.encode("utf-8") for k, v in model.tokenizer._files().items()})
+    return write_checkpoint(path, config, tensors, overwrite=overwrite, extra_files=extra)
 
 
 def load_pretrained(path, task=None, dtype=None, sequence_length=None, **task_args):

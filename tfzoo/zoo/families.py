@@ -5,10 +5,21 @@ Adding a family: a folder `tfzoo/models/<family>/` whose `__init__.py` declares
 docs/contributing.md).
 """
 
-from tfzoo.models import bert, gpt, llama, seq2seq, vit
+from tfzoo.models import (
+    albert,
+    bert,
+    deberta,
+    distilbert,
+    electra,
+    gpt,
+    llama,
+    roberta,
+    seq2seq,
+    vit,
+)
 
 #: The family modules, in the order `list_models()` lists their presets.
-FAMILY_MODULES = (bert, gpt, llama, seq2seq, vit)
+FAMILY_MODULES = (bert, roberta, distilbert, albert, electra, deberta, gpt, llama, seq2seq, vit)
 
 #: Family name -> `tfzoo.models.Family`.
 FAMILIES = {module.FAMILY.name: module.FAMILY for module in FAMILY_MODULES}

@@ -23,7 +23,16 @@ _RATES = ("dropout", "attention_dropout")
 
 
 def _arguments(cls, skip=("self", "kwargs", "backbone")):
-    return [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
+    """Constructor arguments of `cls`, with those a subclass passes on through `**kwargs`."""
+    names = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        names += [p for p in parameters if p not in skip and p not in names]
+        if "kwargs" not in parameters or not klass.__module__.startswith("tfzoo"):
+            break
+    return names
 
 
 def list_models(family=None):

@@ -1,15 +1,17 @@
 """BERT: `BertBackbone`, its four task models, the `bert-*` presets and the Hugging Face converter."""
 
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_backbone import BertBackbone, mean_pool
+from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_presets import BERT_PRESETS
 from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
     BertMaskedLM,
+    BertQuestionAnswering,
     BertSentenceEmbedding,
     BertTokenClassifier,
 )
 from tfzoo.models.family import Family
+from tfzoo.models.pooling import mean_pool
 
 FAMILY = Family(
     name="bert",
@@ -19,6 +21,7 @@ FAMILY = Family(
         "token_classification": BertTokenClassifier,
         "masked_lm": BertMaskedLM,
         "sentence_embedding": BertSentenceEmbedding,
+        "question_answering": BertQuestionAnswering,
     },
     presets=BERT_PRESETS,
     converters={"hugging_face": bert_hf},
@@ -30,6 +33,7 @@ __all__ = [
     "BertBackbone",
     "BertClassifier",
     "BertMaskedLM",
+    "BertQuestionAnswering",
     "BertSentenceEmbedding",
     "BertTokenClassifier",
     "mean_pool",

@@ -1,5 +1,4 @@
 import keras
-from keras import ops
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
 from tfzoo.models.backbone import Backbone
@@ -35,6 +34,19 @@ class BertBackbone(Backbone):
             `"dense"`.
         global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
             are attended by every position (Longformer; `1` makes `[CLS]` global). Defaults to `0`.
+        position_offset: int. Row of the position table used by the first token; the table
+            has `max_sequence_length + position_offset` rows (RoBERTa: `padding id + 1 = 2`).
+            Defaults to `0`.
+        pooler: bool. Add BERT's tanh pooler (`pooled_output`); DistilBERT has none.
+            Defaults to `True`.
+        embedding_dim: int or `None`. Width of the embeddings when it differs from
+            `hidden_dim` (ELECTRA, ALBERT: factorized embeddings); a dense layer
+            `embeddings_project` maps them to `hidden_dim`. Defaults to `hidden_dim`.
+        project_embeddings: bool or `None`. Force (or forbid) `embeddings_project`; `None`
+            adds it when `embedding_dim != hidden_dim`. ALBERT always has it.
+        share_layers: bool. One encoder block applied `num_layers` times (ALBERT's
+            cross-layer sharing); `transformer_layers` then holds that one block.
+            Defaults to `False`.
         dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
 
     Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
@@ -68,6 +80,11 @@ class BertBackbone(Backbone):
         sliding_window=None,
         attention_implementation="dense",
         global_tokens=0,
+        position_offset=0,
+        pooler=True,
+        embedding_dim=None,
+        project_embeddings=None,
+        share_layers=False,
         dtype=None,
         **kwargs,
     ):
@@ -80,10 +97,16 @@ class BertBackbone(Backbone):
             max_sequence_length=max_sequence_length,
         )
         checks.check_positive_ints(
-            allow_none=True, head_dim=head_dim, sliding_window=sliding_window
+            allow_none=True,
+            head_dim=head_dim,
+            sliding_window=sliding_window,
+            embedding_dim=embedding_dim,
         )
         checks.check_positive_ints(
-            minimum=0, num_segments=num_segments, global_tokens=global_tokens
+            minimum=0,
+            num_segments=num_segments,
+            global_tokens=global_tokens,
+            position_offset=position_offset,
         )
         if head_dim is None and hidden_dim % num_heads:
             raise ValueError(
@@ -97,8 +120,8 @@ class BertBackbone(Backbone):
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
             vocabulary_size,
-            max_sequence_length,
-            hidden_dim,
+            max_sequence_length + position_offset,
+            embedding_dim or hidden_dim,
             num_segments=num_segments,
             embeddings_initializer=initializer,
             dtype=dtype,
@@ -108,6 +131,18 @@ class BertBackbone(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
+        self.embeddings_project = None
+        if project_embeddings is None:
+            project_embeddings = embedding_dim not in (None, hidden_dim)
+        if not project_embeddings and embedding_dim not in (None, hidden_dim):
+            raise ValueError(
+                f"embedding_dim={embedding_dim} differs from hidden_dim={hidden_dim}: the "
+                f"embeddings need `project_embeddings=True` (or None) to reach the hidden width."
+            )
+        if project_embeddings:
+            self.embeddings_project = keras.layers.Dense(
+                hidden_dim, kernel_initializer=initializer, dtype=dtype, name="embeddings_project"
+            )
         self.transformer_layers = [
             TransformerEncoder(
                 num_heads,
@@ -125,33 +160,39 @@ class BertBackbone(Backbone):
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
-            for i in range(num_layers)
+            for i in range(1 if share_layers else num_layers)
         ]
-        self.pooler = keras.layers.Dense(
-            hidden_dim,
-            activation="tanh",
-            kernel_initializer=initializer,
-            dtype=dtype,
-            name="pooler",
-        )
+        self.pooler = None
+        if pooler:
+            self.pooler = keras.layers.Dense(
+                hidden_dim,
+                activation="tanh",
+                kernel_initializer=initializer,
+                dtype=dtype,
+                name="pooler",
+            )
 
         # === Functional Model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = self.embeddings(token_ids, segment_ids=segment_ids)
+        x = self.embeddings(token_ids, segment_ids=segment_ids, start_index=position_offset)
         x = self.embeddings_dropout(self.embeddings_norm(x))
-        for layer in self.transformer_layers:
+        if self.embeddings_project is not None:
+            x = self.embeddings_project(x)
+        for i in range(num_layers):
+            layer = self.transformer_layers[i % len(self.transformer_layers)]
             x = layer(x, padding_mask=padding_mask)
-        cls_token = x[:, 0, :]  # (batch, hidden)
-        pooled = self.pooler(cls_token)
+        outputs = {"sequence_output": x}
+        if pooler:
+            outputs["pooled_output"] = self.pooler(x[:, 0, :])  # on the first token
         super().__init__(
             inputs={
                 "token_ids": token_ids,
                 "padding_mask": padding_mask,
                 "segment_ids": segment_ids,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled},
+            outputs=outputs,
             dtype=dtype,
             **kwargs,
         )
@@ -172,6 +213,11 @@ class BertBackbone(Backbone):
         self.sliding_window = sliding_window
         self.attention_implementation = attention_implementation
         self.global_tokens = global_tokens
+        self.position_offset = position_offset
+        self.use_pooler = pooler
+        self.embedding_dim = embedding_dim or hidden_dim
+        self.project_embeddings = bool(project_embeddings)
+        self.share_layers = share_layers
 
     @property
     def head_dim(self):
@@ -196,14 +242,11 @@ class BertBackbone(Backbone):
                 "sliding_window": self.sliding_window,
                 "attention_implementation": self.attention_implementation,
                 "global_tokens": self.global_tokens,
+                "position_offset": self.position_offset,
+                "pooler": self.use_pooler,
+                "embedding_dim": self.embedding_dim,
+                "project_embeddings": self.project_embeddings,
+                "share_layers": self.share_layers,
             }
         )
         return config
-
-
-def mean_pool(sequence_output, padding_mask):
-    """Mean of the hidden states over real tokens: `(batch, seq, hidden)` -> `(batch, hidden)`."""
-    mask = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (batch, seq, 1)
-    total = ops.sum(sequence_output * mask, axis=1)
-    count = ops.maximum(ops.sum(mask, axis=1), ops.cast(1e-9, sequence_output.dtype))
-    return total / count

@@ -9,12 +9,13 @@ kernels `(in, out)`. The slot table below is the whole mapping, used in both dir
 import numpy as np
 
 from tfzoo.models import slots as S
+from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_tasks import (
     BertClassifier,
     BertMaskedLM,
-    BertSentenceEmbedding,
     BertTokenClassifier,
 )
+from tfzoo.models.question_answering import QuestionAnswering
 
 MODEL_TYPE = "bert"
 PREFIX = "bert."  # the backbone's prefix inside Hugging Face head models
@@ -25,6 +26,7 @@ ARCHITECTURES = {
     "BertForPreTraining": "masked_lm",
     "BertForSequenceClassification": "classification",
     "BertForTokenClassification": "token_classification",
+    "BertForQuestionAnswering": "question_answering",
 }
 # Tensors that duplicate another one (tied weights): name -> the name it must equal.
 TIED = {
@@ -34,7 +36,11 @@ TIED = {
 # Buffers tfzoo does not use; skipped without a warning.
 IGNORED_SUFFIXES = ("position_ids",)
 # Tensors an architecture does not have: not written by `save_pretrained`.
-NOT_SAVED = {"BertForMaskedLM": ("pooler.",)}
+NOT_SAVED = {
+    "BertForMaskedLM": ("pooler.",),
+    "BertForTokenClassification": ("pooler.",),
+    "BertForQuestionAnswering": ("pooler.",),
+}
 # Names used by checkpoints written before `transformers` renamed them: new suffix -> old suffix.
 LEGACY_SUFFIXES = {"LayerNorm.weight": "LayerNorm.gamma", "LayerNorm.bias": "LayerNorm.beta"}
 
@@ -130,7 +136,7 @@ def extra_tensors(model, prefix):
 
 def unused_weights(model):
     """Name fragments of weights `model`'s outputs do not depend on (no warning if missing)."""
-    if isinstance(model, (BertMaskedLM, BertSentenceEmbedding, BertTokenClassifier)):
+    if not isinstance(model, (BertClassifier, BertBackbone)):
         return ("pooler.",)
     return ()
 
@@ -138,60 +144,98 @@ def unused_weights(model):
 def slots(model, prefix):
     """Slot table of `model` (a BERT backbone or task); `prefix` precedes backbone names."""
     b = model.backbone if hasattr(model, "backbone") else model
-    p = prefix
+    table = encoder_slots(b, prefix)
+    if b.pooler is not None:
+        # BertForMaskedLM has no pooler: it is optional and keeps its initial values.
+        table += dense_slots(f"{prefix}pooler.dense", b.pooler)
+    if isinstance(model, BertMaskedLM):
+        t = "cls.predictions.transform."
+        table += masked_lm_slots(model, f"{t}dense", f"{t}LayerNorm", "cls.predictions.bias")
+    elif isinstance(model, (BertClassifier, BertTokenClassifier)):
+        table += dense_slots("classifier", model.output_dense)
+    return table + head_slots(model)
+
+
+def encoder_slots(b, p, names=None):
+    """Slots of a BERT-layout encoder `b` (embeddings + post-LN layers) under the prefix `p`.
+
+    `names` renames the per-layer tensors for checkpoints that use BERT's layout under other
+    names (a dict with the keys of `_BERT_NAMES`, e.g. DistilBERT's).
+    """
+    names = {**_BERT_NAMES, **(names or {})}
     emb = b.embeddings
     table = [
-        S.copy(f"{p}embeddings.word_embeddings.weight", emb.token_embedding.embeddings),
-        S.copy(
-            f"{p}embeddings.position_embeddings.weight",
-            emb.position_embedding.position_embeddings,
-        ),
-        S.copy(f"{p}embeddings.LayerNorm.weight", b.embeddings_norm.gamma),
-        S.copy(f"{p}embeddings.LayerNorm.bias", b.embeddings_norm.beta),
+        S.copy(f"{p}{names['tokens']}", emb.token_embedding.embeddings),
+        S.copy(f"{p}{names['positions']}", emb.position_embedding.position_embeddings),
+        S.copy(f"{p}{names['embeddings_norm']}.weight", b.embeddings_norm.gamma),
+        S.copy(f"{p}{names['embeddings_norm']}.bias", b.embeddings_norm.beta),
     ]
     if emb.segment_embedding is not None:
-        table.append(
-            S.copy(f"{p}embeddings.token_type_embeddings.weight", emb.segment_embedding.embeddings)
-        )
+        table.append(S.copy(f"{p}{names['segments']}", emb.segment_embedding.embeddings))
+    if b.embeddings_project is not None:
+        table += dense_slots(f"{p}{names['project']}", b.embeddings_project, optional=False)
     for i, layer in enumerate(b.transformer_layers):
-        n = f"{p}encoder.layer.{i}."
+        n = f"{p}{names['layer']}.{i}."
         att = layer.self_attention
-        for hf, dense in (
+        for key, dense in (
             ("query", att.query_dense),
             ("key", att.key_dense),
             ("value", att.value_dense),
         ):
-            table.append(S.linear(f"{n}attention.self.{hf}.weight", dense.kernel, in_axes=1))
-            table.append(S.copy(f"{n}attention.self.{hf}.bias", dense.bias))
+            table.append(S.linear(f"{n}{names[key]}.weight", dense.kernel, in_axes=1))
+            table.append(S.copy(f"{n}{names[key]}.bias", dense.bias))
+        ffn = layer.feed_forward
         table += [
-            S.linear(f"{n}attention.output.dense.weight", att.output_dense.kernel, in_axes=2),
-            S.copy(f"{n}attention.output.dense.bias", att.output_dense.bias),
-            S.copy(f"{n}attention.output.LayerNorm.weight", layer.self_attention_norm.gamma),
-            S.copy(f"{n}attention.output.LayerNorm.bias", layer.self_attention_norm.beta),
-            S.linear(f"{n}intermediate.dense.weight", layer.feed_forward.intermediate_dense.kernel),
-            S.copy(f"{n}intermediate.dense.bias", layer.feed_forward.intermediate_dense.bias),
-            S.linear(f"{n}output.dense.weight", layer.feed_forward.output_dense.kernel),
-            S.copy(f"{n}output.dense.bias", layer.feed_forward.output_dense.bias),
-            S.copy(f"{n}output.LayerNorm.weight", layer.feed_forward_norm.gamma),
-            S.copy(f"{n}output.LayerNorm.bias", layer.feed_forward_norm.beta),
-        ]
-    # BertForMaskedLM has no pooler: the pooler is optional and keeps its initial values.
-    table += [
-        S.linear(f"{p}pooler.dense.weight", b.pooler.kernel, optional=True),
-        S.copy(f"{p}pooler.dense.bias", b.pooler.bias, optional=True),
-    ]
-    if isinstance(model, BertMaskedLM):
-        table += [
-            S.linear("cls.predictions.transform.dense.weight", model.transform_dense.kernel),
-            S.copy("cls.predictions.transform.dense.bias", model.transform_dense.bias),
-            S.copy("cls.predictions.transform.LayerNorm.weight", model.transform_norm.gamma),
-            S.copy("cls.predictions.transform.LayerNorm.bias", model.transform_norm.beta),
-            S.copy("cls.predictions.bias", model.output_bias.bias),
-        ]
-    elif isinstance(model, (BertClassifier, BertTokenClassifier)):
-        # A fresh head on a bare BERT checkpoint (fine-tuning) is optional, as in `transformers`.
-        table += [
-            S.linear("classifier.weight", model.output_dense.kernel, optional=True),
-            S.copy("classifier.bias", model.output_dense.bias, optional=True),
+            S.linear(f"{n}{names['attention_output']}.weight", att.output_dense.kernel, in_axes=2),
+            S.copy(f"{n}{names['attention_output']}.bias", att.output_dense.bias),
+            S.copy(f"{n}{names['attention_norm']}.weight", layer.self_attention_norm.gamma),
+            S.copy(f"{n}{names['attention_norm']}.bias", layer.self_attention_norm.beta),
+            *dense_slots(f"{n}{names['intermediate']}", ffn.intermediate_dense),
+            *dense_slots(f"{n}{names['output']}", ffn.output_dense),
+            S.copy(f"{n}{names['output_norm']}.weight", layer.feed_forward_norm.gamma),
+            S.copy(f"{n}{names['output_norm']}.bias", layer.feed_forward_norm.beta),
         ]
     return table
+
+
+_BERT_NAMES = {
+    "tokens": "embeddings.word_embeddings.weight",
+    "positions": "embeddings.position_embeddings.weight",
+    "segments": "embeddings.token_type_embeddings.weight",
+    "embeddings_norm": "embeddings.LayerNorm",
+    "project": "embeddings_project",
+    "layer": "encoder.layer",
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attention_output": "attention.output.dense",
+    "attention_norm": "attention.output.LayerNorm",
+    "intermediate": "intermediate.dense",
+    "output": "output.dense",
+    "output_norm": "output.LayerNorm",
+}
+
+
+def dense_slots(name, dense, optional=True):
+    """`name.weight` / `name.bias` of a Keras `Dense` (a head: optional, fresh on a bare model)."""
+    return [
+        S.linear(f"{name}.weight", dense.kernel, optional=optional),
+        S.copy(f"{name}.bias", dense.bias, optional=optional),
+    ]
+
+
+def masked_lm_slots(model, dense, norm, bias):
+    """The transform dense + norm and the output bias of a `BertMaskedLM`-shaped head."""
+    return [
+        *dense_slots(dense, model.transform_dense, optional=False),
+        S.copy(f"{norm}.weight", model.transform_norm.gamma),
+        S.copy(f"{norm}.bias", model.transform_norm.beta),
+        S.copy(bias, model.output_bias.bias),
+    ]
+
+
+def head_slots(model):
+    """Heads every encoder family names alike (question answering: `qa_outputs`)."""
+    if isinstance(model, QuestionAnswering):
+        return dense_slots("qa_outputs", model.qa_outputs)
+    return []

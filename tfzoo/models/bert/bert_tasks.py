@@ -2,7 +2,8 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
-from tfzoo.models.bert.bert_backbone import mean_pool
+from tfzoo.models.question_answering import QuestionAnswering
+from tfzoo.models.sentence_embedding import SentenceEmbedding
 from tfzoo.models.task import Task, check_num_classes
 
 
@@ -81,7 +82,7 @@ class BertMaskedLM(Task):
     def __init__(self, backbone, **kwargs):
         self.backbone = backbone
         self.transform_dense = keras.layers.Dense(
-            backbone.hidden_dim,
+            getattr(backbone, "embedding_dim", backbone.hidden_dim),
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
             dtype=backbone.dtype_policy,
             name="transform_dense",
@@ -99,31 +100,30 @@ class BertMaskedLM(Task):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertSentenceEmbedding(Task):
-    """Sentence embeddings: hidden states mean-pooled over real tokens (Sentence-BERT).
+class BertSentenceEmbedding(SentenceEmbedding):
+    """Sentence embeddings of a BERT backbone: hidden states mean-pooled over real tokens.
 
     Args:
         backbone: a `tfzoo.models.BertBackbone`.
         normalize: bool. L2-normalise the embeddings (as all-MiniLM-L6-v2 does).
             Defaults to `False`.
+        pooling: str or tuple. Pooling mode(s), see `tfzoo.models.SentenceEmbedding`.
+            Defaults to `"mean"`.
+        dense: list of dense layer specs after pooling. Defaults to none.
 
-    Outputs `(batch, hidden_dim)`.
+    Outputs `(batch, dimension)`; `encode(texts)` embeds a list of texts.
     """
 
-    def __init__(self, backbone, normalize=False, **kwargs):
-        self.backbone = backbone
-        inputs = backbone.input
-        sequence = backbone(inputs)["sequence_output"]
-        pooled = ops.cast(mean_pool(sequence, inputs["padding_mask"]), "float32")
-        if normalize:
-            pooled = pooled / ops.maximum(ops.norm(pooled, axis=-1, keepdims=True), 1e-12)
-        super().__init__(inputs=inputs, outputs=pooled, **kwargs)
-        self.normalize = normalize
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"normalize": self.normalize})
-        return config
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertQuestionAnswering(QuestionAnswering):
+    """Extractive question answering on a BERT backbone: start and end logits per token.
+
+    Args:
+        backbone: a `tfzoo.models.BertBackbone`.
+
+    Outputs a dict of `start_logits` and `end_logits`, each `(batch, seq)`.
+    """
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
