@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import Backbone, check_sizes
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -71,26 +71,11 @@ class BertBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        checks.check_positive_ints(
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
-        checks.check_positive_ints(
-            allow_none=True, head_dim=head_dim, sliding_window=sliding_window
-        )
+        check_sizes(locals())
+        checks.check_positive_ints(allow_none=True, sliding_window=sliding_window)
         checks.check_positive_ints(
             minimum=0, num_segments=num_segments, global_tokens=global_tokens
         )
-        if head_dim is None and hidden_dim % num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads, or a num_heads that divides it, or pass "
-                f"head_dim."
-            )
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -157,48 +142,7 @@ class BertBackbone(Backbone):
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self._head_dim = head_dim
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.max_sequence_length = max_sequence_length
-        self.num_segments = num_segments
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.sliding_window = sliding_window
-        self.attention_implementation = attention_implementation
-        self.global_tokens = global_tokens
-
-    @property
-    def head_dim(self):
-        return self._head_dim or self.hidden_dim // self.num_heads
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "head_dim": self._head_dim,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "num_segments": self.num_segments,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "sliding_window": self.sliding_window,
-                "attention_implementation": self.attention_implementation,
-                "global_tokens": self.global_tokens,
-            }
-        )
-        return config
+        self._keep_arguments(locals())
 
 
 def mean_pool(sequence_output, padding_mask):
