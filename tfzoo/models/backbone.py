@@ -7,8 +7,9 @@ from tfzoo.models.zoo_model import ZooModel
 
 # Constructor parameters that `Backbone.get_config` writes itself (or that are not config).
 _NOT_ARGUMENTS = ("self", "dtype", "kwargs")
-# The sizes every token backbone takes, in the order their errors are reported.
-_SIZES = (
+# The sizes every token backbone takes (keras-hub names them alike), in the order their errors
+# are reported.
+SIZE_ARGUMENTS = (
     "vocabulary_size",
     "num_layers",
     "num_heads",
@@ -28,7 +29,7 @@ def check_sizes(arguments, takes_head_dim=True):
             divide `hidden_dim`).
         takes_head_dim: bool. Whether the backbone has a `head_dim` argument to offer as a fix.
     """
-    checks.check_positive_ints(**{name: arguments[name] for name in _SIZES})
+    checks.check_positive_ints(**{name: arguments[name] for name in SIZE_ARGUMENTS})
     head_dim = arguments.get("head_dim")
     hidden_dim, num_heads = arguments["hidden_dim"], arguments["num_heads"]
     checks.check_positive_ints(allow_none=True, head_dim=head_dim)

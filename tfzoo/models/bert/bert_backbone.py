@@ -25,16 +25,10 @@ class BertBackbone(Backbone):
         head_dim: int or `None`. Width of each attention head. Defaults to
             `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
             heads and keeps their width.
-        sliding_window: int or `None`. If set, each token attends only to tokens less than
-            `sliding_window` positions away (local attention, for long sequences). Defaults to
-            `None` (full attention).
-        attention_implementation: string. `"dense"` builds the `(seq, seq)` logits (masked to
-            the band when `sliding_window` is set); `"local"` computes the band chunk by chunk
-            with `tfzoo.layers.LocalMultiHeadAttention`, memory linear in the sequence (needs
-            `sliding_window`, and a sequence at least `sliding_window` long). Defaults to
-            `"dense"`.
-        global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
-            are attended by every position (Longformer; `1` makes `[CLS]` global). Defaults to `0`.
+        sliding_window, attention_implementation, global_tokens: local attention for long
+            sequences, as in `tfzoo.layers.TransformerEncoder`, whose arguments they are.
+            Defaults to `None`, `"dense"` and `0` (full attention); `global_tokens=1` with
+            `"local"` makes `[CLS]` attend to and be attended by every position.
         dtype: string or `keras.DTypePolicy`. E.g. `"mixed_float16"`.
 
     Inputs: a dict with `token_ids` `(batch, seq)` int32, `padding_mask` `(batch, seq)` int32
