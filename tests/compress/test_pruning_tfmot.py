@@ -19,36 +19,18 @@ from tfzoo.compress.pruning import (
 from tfzoo.compress.schedules import ConstantSparsity, PolynomialDecay
 from tfzoo.testing import randomize_weights, tiny_model, tiny_token_data
 
+
+def polynomial_decay(initial_sparsity, final_sparsity, begin_step, end_step, power, frequency):
+    """A `PolynomialDecay` spec for `both`: its arguments, in the constructor's order."""
+    return {"kind": "PolynomialDecay", **locals()}
+
+
 SCHEDULES = [
     dict(kind="ConstantSparsity", target_sparsity=0.5, begin_step=3, end_step=40, frequency=4),
     dict(kind="ConstantSparsity", target_sparsity=0.8, begin_step=0, frequency=1),
-    dict(
-        kind="PolynomialDecay",
-        initial_sparsity=0.1,
-        final_sparsity=0.9,
-        begin_step=5,
-        end_step=77,
-        power=3,
-        frequency=3,
-    ),
-    dict(
-        kind="PolynomialDecay",
-        initial_sparsity=0.0,
-        final_sparsity=0.7,
-        begin_step=0,
-        end_step=30,
-        power=2,
-        frequency=1,
-    ),
-    dict(
-        kind="PolynomialDecay",
-        initial_sparsity=0.3,
-        final_sparsity=0.33,
-        begin_step=1,
-        end_step=1000,
-        power=1.5,
-        frequency=7,
-    ),
+    polynomial_decay(0.1, 0.9, begin_step=5, end_step=77, power=3, frequency=3),
+    polynomial_decay(0.0, 0.7, begin_step=0, end_step=30, power=2, frequency=1),
+    polynomial_decay(0.3, 0.33, begin_step=1, end_step=1000, power=1.5, frequency=7),
 ]
 
 
@@ -113,15 +95,7 @@ def test_masks_match_tfmot(block, pooling, tfmot):
 def test_fit_masks_match_tfmot_step_by_step(block, tfmot):
     import tf_keras
 
-    spec = dict(
-        kind="PolynomialDecay",
-        initial_sparsity=0.2,
-        final_sparsity=0.8,
-        begin_step=2,
-        end_step=8,
-        power=3,
-        frequency=2,
-    )
+    spec = polynomial_decay(0.2, 0.8, begin_step=2, end_step=8, power=3, frequency=2)
     ours_schedule, tfmot_schedule = both(spec, tfmot)
     steps = 10
 

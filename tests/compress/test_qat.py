@@ -16,23 +16,15 @@ from tfzoo.compress.qat import (
     QuantizedReversibleEmbedding,
     prepare_qat,
 )
-from tfzoo.testing import tiny_classification_data, tiny_model
+from tfzoo.testing import SMALL_TEXT_SIZES, tiny_classification_data, tiny_model
 
 SEQ = 16
 VOCAB = 200
 
 
 def _tiny_bert_classifier():
-    return tiny_model(
-        "bert",
-        "classification",
-        num_layers=2,
-        hidden_dim=32,
-        intermediate_dim=64,
-        vocabulary_size=VOCAB,
-        max_sequence_length=32,
-        dropout=0.0,
-    )
+    sizes = dict(SMALL_TEXT_SIZES, vocabulary_size=VOCAB, max_sequence_length=32)
+    return tiny_model("bert", "classification", **sizes, dropout=0.0)
 
 
 def _classification_data(n=128, seed=0):

@@ -10,17 +10,9 @@ import tensorflow as tf
 from tfzoo.compress.pruning import prune_low_magnitude
 from tfzoo.compress.schedules import ConstantSparsity
 from tfzoo.compress.structured import prune_structured
-from tfzoo.testing import randomize_weights, tiny_model, tiny_token_data
+from tfzoo.testing import SMALL_TEXT_SIZES, randomize_weights, tiny_model, tiny_token_data
 
-SMALL = dict(
-    num_layers=2,
-    hidden_dim=32,
-    num_heads=4,
-    intermediate_dim=64,
-    vocabulary_size=100,
-    max_sequence_length=16,
-    dropout=0.0,
-)
+SMALL = dict(SMALL_TEXT_SIZES, num_heads=4, vocabulary_size=100, dropout=0.0)
 
 
 def run(model, x):

@@ -9,50 +9,33 @@ HIDDEN = 32
 MAX_LEN = 48
 
 
+# The sizes BERT and Llama name alike in `transformers` (GPT-2 has its own `n_*` names).
+SIZES = dict(
+    vocab_size=VOCAB,
+    hidden_size=HIDDEN,
+    num_hidden_layers=2,
+    intermediate_size=64,
+    max_position_embeddings=MAX_LEN,
+)
+# Llama and GPT-2 checkpoints here have no special token ids.
+NO_SPECIAL_TOKENS = dict(bos_token_id=None, eos_token_id=None)
+
+
 def bert_config(**overrides):
-    args = dict(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=MAX_LEN,
-        type_vocab_size=2,
-    )
-    args.update(overrides)
-    return transformers.BertConfig(**args)
+    args = dict(SIZES, num_attention_heads=2, type_vocab_size=2)
+    return transformers.BertConfig(**{**args, **overrides})
 
 
 def gpt2_config(**overrides):
-    args = dict(
-        vocab_size=VOCAB,
-        n_embd=HIDDEN,
-        n_layer=2,
-        n_head=2,
-        n_positions=MAX_LEN,
-        bos_token_id=None,
-        eos_token_id=None,
-    )
-    args.update(overrides)
-    return transformers.GPT2Config(**args)
+    args = dict(NO_SPECIAL_TOKENS, vocab_size=VOCAB, n_embd=HIDDEN, n_layer=2, n_head=2)
+    return transformers.GPT2Config(**{**args, "n_positions": MAX_LEN, **overrides})
 
 
 def llama_config(**overrides):
-    args = dict(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=MAX_LEN,
-        rms_norm_eps=1e-6,
-        bos_token_id=None,
-        eos_token_id=None,
-        pad_token_id=None,
+    args = dict(SIZES, **NO_SPECIAL_TOKENS, num_attention_heads=4, num_key_value_heads=2)
+    return transformers.LlamaConfig(
+        **{**args, "rms_norm_eps": 1e-6, "pad_token_id": None, **overrides}
     )
-    args.update(overrides)
-    return transformers.LlamaConfig(**args)
 
 
 def save_hf(model_cls, config, path, seed=0, **save_kwargs):

@@ -25,6 +25,7 @@ from tests.convert.hf_models import (
 )
 from tfzoo.convert import from_pretrained, save_pretrained
 from tfzoo.models import BertBackbone, BertMaskedLM, CausalLM, GPTBackbone
+from tfzoo.testing import SMALL_TEXT_SIZES
 
 pytestmark = pytest.mark.usefixtures("quiet_hf")
 ATOL = 1e-4
@@ -195,14 +196,7 @@ def test_llama_logits(tmp_path, tied):
 def _tiny(name, task=None, **extra):
     import tfzoo
 
-    kw = dict(
-        num_layers=2,
-        hidden_dim=32,
-        num_heads=2,
-        intermediate_dim=64,
-        vocabulary_size=VOCAB,
-        max_sequence_length=48,
-    )
+    kw = dict(SMALL_TEXT_SIZES, vocabulary_size=VOCAB, max_sequence_length=48)
     if name.startswith("llama"):
         kw.update(num_heads=4, num_key_value_heads=2)
     kw.update(extra)

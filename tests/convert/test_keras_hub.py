@@ -10,16 +10,11 @@ import pytest
 from tests.convert.hf_models import batch
 from tfzoo.convert import from_keras_hub, to_keras_hub
 from tfzoo.models import BertBackbone, GPTBackbone
+from tfzoo.testing import SMALL_TEXT_SIZES
 
 ATOL = 1e-5
-SIZES = dict(
-    vocabulary_size=150,
-    num_layers=2,
-    num_heads=2,
-    hidden_dim=32,
-    intermediate_dim=64,
-    max_sequence_length=48,
-)
+# The same argument names build the keras-hub and the tfzoo models.
+SIZES = dict(SMALL_TEXT_SIZES, vocabulary_size=150, max_sequence_length=48)
 
 
 def _randomize(model, seed=0):
@@ -92,13 +87,7 @@ def test_wrong_types_are_refused():
     with pytest.raises(ValueError, match="tfzoo BERT and GPT"):
         to_keras_hub(
             tfzoo.build(
-                "llama-tiny",
-                num_layers=1,
-                hidden_dim=32,
-                num_heads=4,
-                num_key_value_heads=2,
-                intermediate_dim=64,
-                vocabulary_size=150,
+                "llama-tiny", **dict(SIZES, num_layers=1, num_heads=4, num_key_value_heads=2)
             )
         )
 

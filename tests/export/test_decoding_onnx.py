@@ -2,24 +2,13 @@
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
-import tfzoo
+from tests.export.decoders import CONFIGS, build
 from tfzoo.export.decoding import OnnxDecoder, export_onnx_decoder
 
-COMMON = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
-CONFIGS = {
-    "gpt2": dict(COMMON, max_sequence_length=48),
-    "llama-tiny": dict(COMMON, num_key_value_heads=2, max_sequence_length=48),
-}
 MAX_LENGTH = 32
-
-
-def build(name):
-    keras.utils.set_random_seed(1234)
-    return tfzoo.build(name, task="causal_lm", **CONFIGS[name])
 
 
 # The ONNX conversion takes ~35 s on a busy 2-core machine: Llama (RoPE, grouped KV heads) runs

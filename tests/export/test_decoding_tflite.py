@@ -2,26 +2,16 @@
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
-import tfzoo
+from tests.export.decoders import CONFIGS, build
 from tfzoo.export import ExportVerificationError
 from tfzoo.export.decoding import TFLiteDecoder, export_tflite_decoder
 from tfzoo.export.formats import tflite_decoder
+from tfzoo.testing import tiny_model
 
-COMMON = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
-CONFIGS = {
-    "gpt2": dict(COMMON, max_sequence_length=48),
-    "llama-tiny": dict(COMMON, num_key_value_heads=2, max_sequence_length=48),
-}
 PREFILL = 8
-
-
-def build(name, seed=1234):
-    keras.utils.set_random_seed(seed)
-    return tfzoo.build(name, task="causal_lm", **CONFIGS[name])
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
@@ -161,16 +151,7 @@ def test_bad_arguments_raise(tmp_path, kwargs, message):
 def test_wrong_suffix_and_wrong_model_raise(tmp_path):
     with pytest.raises(ValueError, match=r"end in \.tflite"):
         export_tflite_decoder(build("gpt2"), str(tmp_path / "lm.onnx"))
-    bert = tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=50,
-    )
+    bert = tiny_model("bert", "classification", vocabulary_size=50)
     with pytest.raises(ValueError, match="causal language model"):
         export_tflite_decoder(bert, str(tmp_path / "bert.tflite"))
 

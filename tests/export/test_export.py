@@ -12,15 +12,9 @@ import pytest
 import tfzoo
 from tfzoo.export import ExportVerificationError, export, verify, verify_many
 from tfzoo.export.reference import reference_paths
+from tfzoo.testing import TINY_TEXT_SIZES
 
-TINY = dict(
-    num_layers=1,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
-    vocabulary_size=64,
-    max_sequence_length=16,
-)
+TINY = TINY_TEXT_SIZES
 SUFFIX = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
 
 

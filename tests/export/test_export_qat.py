@@ -11,6 +11,7 @@ import pytest
 import tfzoo
 from tfzoo.compress import prepare_qat
 from tfzoo.export.formats import tflite
+from tfzoo.testing import SMALL_TEXT_SIZES, tiny_model
 
 SEQ = 16
 VOCAB = 200
@@ -33,18 +34,8 @@ def _data(n, seed):
 
 
 def _tiny_classifier():
-    return tfzoo.build(
-        "bert-tiny",
-        task="classification",
-        num_classes=2,
-        num_layers=2,
-        hidden_dim=32,
-        num_heads=2,
-        intermediate_dim=64,
-        vocabulary_size=VOCAB,
-        max_sequence_length=32,
-        dropout=0.0,
-    )
+    sizes = dict(SMALL_TEXT_SIZES, vocabulary_size=VOCAB, max_sequence_length=32)
+    return tiny_model("bert", "classification", **sizes, dropout=0.0)
 
 
 @pytest.fixture(scope="module")

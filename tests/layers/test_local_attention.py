@@ -56,17 +56,21 @@ def test_global_tokens_equal_dense_attention_with_the_longformer_mask(causal):
     assert_close(actual[1, :30], expected[1, :30], atol=1e-5)
 
 
-def test_cached_decoding_falls_back_to_the_exact_band():
-    x, local, _ = _pair(5)
-    full = np.asarray(local(x[:1, :9], use_causal_mask=True))
-    cache = np.zeros((1, 2, 9, 4, 8), "float32")
+def _assert_cached_decoding_equals_full(layer, x):
+    """Feeding `x` one token at a time through a key/value cache gives the full causal output."""
+    full = np.asarray(layer(x, use_causal_mask=True))
+    length = x.shape[1]
+    cache = np.zeros((1, 2, length, 4, 8), "float32")  # (batch, k/v, length, heads, head_dim)
     steps = []
-    for t in range(9):
-        out, cache = local(
-            x[:1, t : t + 1], use_causal_mask=True, cache=cache, cache_update_index=t
-        )
+    for t in range(length):
+        out, cache = layer(x[:, t : t + 1], use_causal_mask=True, cache=cache, cache_update_index=t)
         steps.append(np.asarray(out))
     assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_cached_decoding_falls_back_to_the_exact_band():
+    x, local, _ = _pair(5)
+    _assert_cached_decoding_equals_full(local, x[:1, :9])
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -84,15 +88,7 @@ def test_dense_fallback_keeps_the_global_tokens(causal):
 
 def test_cached_decoding_with_global_tokens_equals_the_blocked_layer():
     x, local, _ = _pair(3, global_tokens=2)
-    full = np.asarray(local(x[:1, :11], use_causal_mask=True))
-    cache = np.zeros((1, 2, 11, 4, 8), "float32")
-    steps = []
-    for t in range(11):
-        out, cache = local(
-            x[:1, t : t + 1], use_causal_mask=True, cache=cache, cache_update_index=t
-        )
-        steps.append(np.asarray(out))
-    assert_close(np.concatenate(steps, axis=1), full, atol=1e-5)
+    _assert_cached_decoding_equals_full(local, x[:1, :11])
 
 
 def test_global_tokens_are_self_attention_only():

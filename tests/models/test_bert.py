@@ -2,16 +2,9 @@ import keras
 import numpy as np
 
 import tfzoo
-from tfzoo.testing import assert_close, run_model_test, tiny_inputs
+from tfzoo.testing import SMALL_TEXT_SIZES, assert_close, run_model_test, tiny_inputs
 
-TINY = dict(
-    num_layers=2,
-    hidden_dim=32,
-    num_heads=2,
-    intermediate_dim=64,
-    vocabulary_size=120,
-    max_sequence_length=32,
-)
+TINY = dict(SMALL_TEXT_SIZES, vocabulary_size=120, max_sequence_length=32)
 SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 

@@ -3,25 +3,16 @@ import numpy as np
 import pytest
 
 import tfzoo
-from tfzoo.testing import assert_close, run_model_test, tiny_inputs
+from tfzoo.testing import (
+    SMALL_TEXT_SIZES,
+    assert_close,
+    greedy_without_cache,
+    run_model_test,
+    tiny_inputs,
+)
 
-GPT = dict(
-    num_layers=2,
-    hidden_dim=32,
-    num_heads=4,
-    intermediate_dim=64,
-    vocabulary_size=97,
-    max_sequence_length=40,
-)
-LLAMA = dict(
-    num_layers=2,
-    hidden_dim=32,
-    num_heads=4,
-    num_key_value_heads=2,
-    intermediate_dim=64,
-    vocabulary_size=97,
-    max_sequence_length=40,
-)
+GPT = dict(SMALL_TEXT_SIZES, num_heads=4, vocabulary_size=97, max_sequence_length=40)
+LLAMA = dict(GPT, num_key_value_heads=2)
 SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
@@ -52,11 +43,7 @@ def test_cached_decoding_equals_full_forward(lm):
 def test_greedy_generate_equals_argmax_loop(lm):
     prompt = np.array([[5, 6, 7], [8, 9, 10]], "int32")
     out = lm.generate(prompt, max_new_tokens=6)["token_ids"]
-    ids = prompt
-    for _ in range(6):
-        logits = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
-        ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
-    np.testing.assert_array_equal(out, ids)
+    np.testing.assert_array_equal(out, greedy_without_cache(lm, prompt, 6))
 
 
 def test_generate_with_ragged_prompts_and_end_token(lm):

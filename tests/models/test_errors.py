@@ -15,15 +15,9 @@ from tfzoo.models import (
     Seq2SeqBackbone,
     ViTBackbone,
 )
+from tfzoo.testing import TINY_IMAGE_SIZES, TINY_TEXT_SIZES
 
-TEXT = dict(
-    num_layers=1,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
-    vocabulary_size=50,
-    max_sequence_length=8,
-)
+TEXT = dict(TINY_TEXT_SIZES, vocabulary_size=50, max_sequence_length=8)
 # name -> (backbone class, arguments that build it directly and override the preset, task)
 FAMILIES = {
     "bert-tiny": (BertBackbone, TEXT, "classification"),
@@ -37,14 +31,7 @@ FAMILIES = {
     "transformer-base": (Seq2SeqBackbone, TEXT, "seq2seq_lm"),
     "vit-tiny": (
         ViTBackbone,
-        dict(
-            num_layers=1,
-            hidden_dim=16,
-            num_heads=2,
-            intermediate_dim=32,
-            image_size=16,
-            patch_size=8,
-        ),
+        dict(TINY_IMAGE_SIZES, patch_size=8),
         "classification",
     ),
 }

@@ -6,14 +6,18 @@ import pytest
 
 import tfzoo
 from tfzoo.layers.local_attention import LocalMultiHeadAttention
-from tfzoo.testing import assert_close, run_model_test, tiny_inputs
+from tfzoo.testing import (
+    TINY_TEXT_SIZES,
+    assert_close,
+    greedy_without_cache,
+    run_model_test,
+    tiny_inputs,
+)
 
 # Tiny shapes of the long entries: the sequence (24) is not a multiple of the window (4).
 TINY = dict(
+    TINY_TEXT_SIZES,
     num_layers=2,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
     vocabulary_size=50,
     max_sequence_length=64,
     sliding_window=4,
@@ -108,11 +112,7 @@ def test_gpt_long_cached_generation_equals_the_full_forward():
     lm = tfzoo.build("gpt-mini-long", task="causal_lm", **TINY)
     prompt = np.array([[5, 6, 7, 8, 9], [10, 11, 12, 13, 14]], "int32")
     out = lm.generate(prompt, max_new_tokens=6)["token_ids"]
-    ids = prompt
-    for _ in range(6):
-        logits = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
-        ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
-    np.testing.assert_array_equal(out, ids)
+    np.testing.assert_array_equal(out, greedy_without_cache(lm, prompt, 6))
 
 
 @pytest.mark.parametrize("window", [0, -1, 2.5])

@@ -12,16 +12,9 @@ from tfzoo.models.seq2seq import (
     seq2seq_inputs,
     seq2seq_parameter_count,
 )
-from tfzoo.testing import assert_close, run_model_test
+from tfzoo.testing import SMALL_TEXT_SIZES, assert_close, run_model_test
 
-TINY = dict(
-    num_layers=2,
-    hidden_dim=32,
-    num_heads=2,
-    intermediate_dim=64,
-    vocabulary_size=60,
-    max_sequence_length=16,
-)
+TINY = dict(SMALL_TEXT_SIZES, vocabulary_size=60)
 SCE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 

@@ -12,7 +12,6 @@ classifier, and a `Distiller` on padded batches with unlabeled rows (global-batc
 
 import json
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -20,6 +19,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from cluster import main, worker_config  # noqa: E402  (this folder is first on sys.path)
 
 GLOBAL_BATCH, STEPS, SEQ = 8, 4, 12
 
@@ -118,12 +118,7 @@ def mirrored(output):
 
 
 def worker(index, ports, output):
-    os.environ["TF_CONFIG"] = json.dumps(
-        {
-            "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports.split(",")]},
-            "task": {"type": "worker", "index": int(index)},
-        }
-    )
+    os.environ["TF_CONFIG"] = worker_config(index, ports)
     from tfzoo.train import strategy, worker_info
 
     mwms = strategy("multi_worker", communication="ring")
@@ -138,7 +133,4 @@ def worker(index, ports, output):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "mirrored":
-        mirrored(sys.argv[2])
-    else:
-        worker(sys.argv[2], sys.argv[3], sys.argv[4])
+    main(mirrored, worker)

@@ -13,7 +13,6 @@ helper (`tfzoo.train.prepare_for_fit`) is involved.
 
 import json
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -21,16 +20,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from cluster import main, worker_config  # noqa: E402  (this folder is first on sys.path)
 
 GLOBAL_BATCH, STEPS, SEQ, VOCAB = 4, 2, 8, 40
-TEXT = dict(
-    num_layers=1,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
-    vocabulary_size=VOCAB,
-    max_sequence_length=SEQ,
-)
 # (label, zoo name, task, overrides, kind of data)
 MODELS = [
     ("bert classification", "bert-tiny", "classification", {"num_classes": 3}, "bert-cls"),
@@ -98,20 +90,14 @@ def _train_all(strategy):
     import keras
 
     import tfzoo
+    from tfzoo.testing import TINY_IMAGE_SIZES, TINY_TEXT_SIZES
 
     results = {}
     for label, name, task, overrides, kind in MODELS:
         keras.utils.set_random_seed(0)
-        config = dict(TEXT) if kind != "images" else {}
+        config = dict(TINY_TEXT_SIZES, vocabulary_size=VOCAB, max_sequence_length=SEQ)
         if kind == "images":
-            config = dict(
-                num_layers=1,
-                hidden_dim=16,
-                num_heads=2,
-                intermediate_dim=32,
-                image_size=16,
-                patch_size=8,
-            )
+            config = dict(TINY_IMAGE_SIZES, patch_size=8)
         with strategy.scope():
             model = tfzoo.build(name, task=task, **config, **overrides)
             loss = (
@@ -148,12 +134,7 @@ def mirrored(output):
 
 
 def worker(index, ports, output):
-    os.environ["TF_CONFIG"] = json.dumps(
-        {
-            "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports.split(",")]},
-            "task": {"type": "worker", "index": int(index)},
-        }
-    )
+    os.environ["TF_CONFIG"] = worker_config(index, ports)
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING
     )
@@ -164,7 +145,4 @@ def worker(index, ports, output):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "mirrored":
-        mirrored(sys.argv[2])
-    else:
-        worker(sys.argv[2], sys.argv[3], sys.argv[4])
+    main(mirrored, worker)

@@ -3,36 +3,15 @@
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.train.cluster import run_mirrored, run_two_workers
 from tfzoo.train import strategy, worker_info
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "distribute_script.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _env():
-    env = dict(os.environ)
-    env.pop("TF_CONFIG", None)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", TF_ENABLE_ONEDNN_OPTS="0")
-    return env
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def test_cpu_and_auto_give_the_default_strategy_here():
@@ -66,10 +45,7 @@ def test_unavailable_strategies_are_value_errors(monkeypatch):
 def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path):
     # A fresh process (the CPU must be split before TensorFlow starts); tiny models, 4 steps.
     out = tmp_path / "mirrored.json"
-    run = subprocess.run(
-        [sys.executable, SCRIPT, "mirrored", str(out)], env=_env(), capture_output=True, timeout=900
-    )
-    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    run_mirrored(SCRIPT, out, timeout=900)
     result = json.loads(out.read_text())
     assert result["strategy"] == "MirroredStrategy" and result["replicas"] == 2
     assert len(result["devices"]) == 2
@@ -97,25 +73,8 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path):
 # machine. Run with `pytest -m slow tests/train`.
 @pytest.mark.slow
 def test_two_local_workers_finish_fit_with_the_same_weights(tmp_path):
-    ports = ",".join(str(p) for p in _free_ports(2))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, SCRIPT, "worker", str(i), ports, str(tmp_path / f"worker{i}.npz")],
-            env=_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for i in range(2)
-    ]
-    try:
-        for p in procs:
-            p.wait(timeout=600)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p in procs:
-        assert p.returncode == 0, p.stderr.read().decode()[-3000:]
+    outputs = [tmp_path / f"worker{i}.npz" for i in range(2)]
+    run_two_workers(SCRIPT, outputs, timeout=600)
     a, b = np.load(tmp_path / "worker0.npz"), np.load(tmp_path / "worker1.npz")
     assert int(a["replicas"]) == 2 and a["workers"].tolist() == [2, 0]
     assert b["workers"].tolist() == [2, 1]

@@ -9,13 +9,12 @@ before TensorFlow starts.
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from tests.train.test_distribute import _env, _free_ports
+from tests.train.cluster import run_mirrored, run_two_workers
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "keras_idiom_script.py")
 sys.path.insert(0, os.path.dirname(__file__))
@@ -35,38 +34,14 @@ def _check(result):
 
 def test_mirrored_strategy_plain_idiom_trains_every_task_model(tmp_path):
     out = tmp_path / "mirrored.json"
-    run = subprocess.run(
-        [sys.executable, SCRIPT, "mirrored", str(out)],
-        env=_env(),
-        capture_output=True,
-        timeout=1800,
-    )
-    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    run_mirrored(SCRIPT, out, timeout=1800)
     _check(json.loads(out.read_text()))
 
 
 @pytest.mark.slow
 def test_multi_worker_mirrored_strategy_plain_idiom_trains_every_task_model(tmp_path):
-    ports = ",".join(str(p) for p in _free_ports(2))
     outputs = [tmp_path / f"worker{i}.json" for i in range(2)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, SCRIPT, "worker", str(i), ports, str(outputs[i])],
-            env=_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for i in range(2)
-    ]
-    try:
-        for p in procs:
-            p.wait(timeout=1800)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p in procs:
-        assert p.returncode == 0, p.stderr.read().decode()[-3000:]
+    run_two_workers(SCRIPT, outputs, timeout=1800)
     results = [json.loads(o.read_text()) for o in outputs]
     for result in results:
         _check(result)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import tfzoo
+from tfzoo.testing import TINY_TEXT_SIZES
 
 SMALL = [
     "bert-tiny",
@@ -28,42 +29,35 @@ def test_every_name_is_tested_somewhere():
     ]
 
 
+# The names of the shape arguments: (tfzoo config key, BERT and Llama `transformers` argument,
+# GPT-2 `transformers` argument; GPT-2 has no intermediate size, it is 4 x hidden).
+HF_NAMES = [
+    ("vocabulary_size", "vocab_size", "vocab_size"),
+    ("hidden_dim", "hidden_size", "n_embd"),
+    ("num_layers", "num_hidden_layers", "n_layer"),
+    ("num_heads", "num_attention_heads", "n_head"),
+    ("intermediate_dim", "intermediate_size", None),
+    ("max_sequence_length", "max_position_embeddings", "n_positions"),
+]
+
+
 def _hf_parameter_count(name):
     """Parameter count of the same shape built by Hugging Face transformers (independent code)."""
     import transformers
 
     cfg = tfzoo.get_config(name)["config"]
     family = tfzoo.get_config(name)["family"]
+    column = 2 if family == "gpt" else 1
+    args = {names[column]: cfg[names[0]] for names in HF_NAMES if names[column]}
     if family == "bert":
-        config = transformers.BertConfig(
-            vocab_size=cfg["vocabulary_size"],
-            hidden_size=cfg["hidden_dim"],
-            num_hidden_layers=cfg["num_layers"],
-            num_attention_heads=cfg["num_heads"],
-            intermediate_size=cfg["intermediate_dim"],
-            max_position_embeddings=cfg["max_sequence_length"],
-            type_vocab_size=cfg["num_segments"],
-        )
+        config = transformers.BertConfig(**args, type_vocab_size=cfg["num_segments"])
         model_cls = transformers.BertModel
     elif family == "gpt":
-        config = transformers.GPT2Config(
-            vocab_size=cfg["vocabulary_size"],
-            n_embd=cfg["hidden_dim"],
-            n_layer=cfg["num_layers"],
-            n_head=cfg["num_heads"],
-            n_positions=cfg["max_sequence_length"],
-        )
+        config = transformers.GPT2Config(**args)
         model_cls = transformers.GPT2Model
     else:
         config = transformers.LlamaConfig(
-            vocab_size=cfg["vocabulary_size"],
-            hidden_size=cfg["hidden_dim"],
-            num_hidden_layers=cfg["num_layers"],
-            num_attention_heads=cfg["num_heads"],
-            num_key_value_heads=cfg["num_key_value_heads"],
-            intermediate_size=cfg["intermediate_dim"],
-            max_position_embeddings=cfg["max_sequence_length"],
-            tie_word_embeddings=False,
+            **args, num_key_value_heads=cfg["num_key_value_heads"], tie_word_embeddings=False
         )
         model_cls = transformers.LlamaForCausalLM
     import torch
@@ -133,14 +127,7 @@ def test_hidden_not_divisible_by_heads():
         tfzoo.build("bert-tiny", num_heads=3)
 
 
-TINY = dict(
-    num_layers=1,
-    hidden_dim=16,
-    num_heads=2,
-    intermediate_dim=32,
-    vocabulary_size=50,
-    max_sequence_length=8,
-)
+TINY = dict(TINY_TEXT_SIZES, vocabulary_size=50, max_sequence_length=8)
 
 
 def _inputs(ids, **extra):

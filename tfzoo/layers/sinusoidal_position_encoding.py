@@ -3,9 +3,11 @@ import math
 import keras
 from keras import ops
 
+from tfzoo.layers._arguments import ArgumentsConfig
+
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class SinusoidalPositionEncoding(keras.layers.Layer):
+class SinusoidalPositionEncoding(ArgumentsConfig, keras.layers.Layer):
     """Fixed sinusoidal position encodings (Vaswani et al., 2017).
 
     `PE[pos, 2i] = sin(pos / max_wavelength**(2i/d))`, `PE[pos, 2i+1] = cos(...)`, with sines and
@@ -26,7 +28,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     def __init__(self, max_wavelength=10000, **kwargs):
         super().__init__(**kwargs)
-        self.max_wavelength = max_wavelength
+        self._keep_arguments(locals())
 
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
@@ -48,8 +50,3 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"max_wavelength": self.max_wavelength})
-        return config

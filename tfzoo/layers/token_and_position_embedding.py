@@ -1,6 +1,7 @@
 import keras
 
 from tfzoo.layers import checks
+from tfzoo.layers._arguments import ArgumentsConfig
 from tfzoo.layers._block_config import clone_initializer
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
@@ -8,7 +9,7 @@ from tfzoo.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class TokenAndPositionEmbedding(keras.layers.Layer):
+class TokenAndPositionEmbedding(ArgumentsConfig, keras.layers.Layer):
     """Token + position (+ segment) embeddings, summed: the input layer of BERT and GPT-2.
 
     Args:
@@ -48,18 +49,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._keep_arguments(locals())
         if position not in ("learned", "sinusoidal", "none"):
             raise ValueError(
                 f"`position` must be 'learned', 'sinusoidal' or 'none'. Received: position={position!r}"
             )
-        self.vocabulary_size = vocabulary_size
-        self.max_sequence_length = max_sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_segments = num_segments
-        self.position = position
-        self.scale_embeddings = scale_embeddings
-        self.tie_weights = tie_weights
-        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
 
     def build(self, token_ids_shape, segment_ids_shape=None):
         self.token_embedding = ReversibleEmbedding(
@@ -124,19 +118,3 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
         return (*token_ids_shape, self.hidden_dim)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "max_sequence_length": self.max_sequence_length,
-                "hidden_dim": self.hidden_dim,
-                "num_segments": self.num_segments,
-                "position": self.position,
-                "scale_embeddings": self.scale_embeddings,
-                "tie_weights": self.tie_weights,
-                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-            }
-        )
-        return config

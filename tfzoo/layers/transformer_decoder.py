@@ -47,7 +47,7 @@ class TransformerDecoder(TransformerEncoder):
 
     def __init__(self, num_heads, intermediate_dim, use_cross_attention=False, **kwargs):
         super().__init__(num_heads, intermediate_dim, **kwargs)
-        self.use_cross_attention = use_cross_attention
+        self._keep_arguments(locals())
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -100,12 +100,8 @@ class TransformerDecoder(TransformerEncoder):
                 "This decoder block has cross-attention: pass `encoder_outputs` (or a "
                 "`cross_attention_cache`)."
             )
-        x = inputs
-        residual = x
-        if self.normalize_first:
-            x = self.self_attention_norm(x)
         result = self.self_attention(
-            x,
+            self._branch_input(inputs, self.self_attention_norm),
             padding_mask=padding_mask,
             attention_mask=attention_mask,
             use_causal_mask=True,
@@ -120,35 +116,26 @@ class TransformerDecoder(TransformerEncoder):
         if self_attention_cache is not None:
             self_attention_cache = result[1]
         scores = result[-1] if return_attention_scores else None
-        x = residual + self.self_attention_dropout(attended, training=training)
-        if not self.normalize_first:
-            x = self.self_attention_norm(x)
+        update = self.self_attention_dropout(attended, training=training)
+        x = self._add_residual(inputs, update, self.self_attention_norm)
 
         if self.use_cross_attention:
-            residual = x
-            if self.normalize_first:
-                x = self.cross_attention_norm(x)
             if cross_attention_cache is None and self_attention_cache is not None:
                 cross_attention_cache = self.compute_cross_attention_cache(encoder_outputs)
+            query = self._branch_input(x, self.cross_attention_norm)
             crossed = self.cross_attention(
-                x,
-                value=encoder_outputs if encoder_outputs is not None else x,
+                query,
+                value=encoder_outputs if encoder_outputs is not None else query,
                 padding_mask=encoder_padding_mask,
                 cache=cross_attention_cache,
                 training=training,
             )
             if cross_attention_cache is not None:
                 crossed = crossed[0]
-            x = residual + self.cross_attention_dropout(crossed, training=training)
-            if not self.normalize_first:
-                x = self.cross_attention_norm(x)
+            update = self.cross_attention_dropout(crossed, training=training)
+            x = self._add_residual(x, update, self.cross_attention_norm)
 
-        residual = x
-        if self.normalize_first:
-            x = self.feed_forward_norm(x)
-        x = residual + self.feed_forward(x, training=training)
-        if not self.normalize_first:
-            x = self.feed_forward_norm(x)
+        x = self._feed_forward_block(x, training)
 
         outputs = (x,)
         if self_attention_cache is not None:
@@ -158,8 +145,3 @@ class TransformerDecoder(TransformerEncoder):
         if return_attention_scores:
             outputs += (scores,)
         return outputs[0] if len(outputs) == 1 else outputs
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"use_cross_attention": self.use_cross_attention})
-        return config

@@ -2,6 +2,7 @@
 
 from tfzoo.testing.fixtures import (
     FAMILY_MODELS,
+    SMALL_TEXT_SIZES,
     TINY_IMAGE_SIZES,
     TINY_SIZES,
     TINY_TEXT_SIZES,
@@ -12,6 +13,7 @@ from tfzoo.testing.fixtures import (
 )
 from tfzoo.testing.harness import (
     assert_close,
+    greedy_without_cache,
     run_layer_test,
     run_model_test,
     tiny_inputs,
@@ -19,10 +21,12 @@ from tfzoo.testing.harness import (
 
 __all__ = [
     "FAMILY_MODELS",
+    "SMALL_TEXT_SIZES",
     "TINY_IMAGE_SIZES",
     "TINY_SIZES",
     "TINY_TEXT_SIZES",
     "assert_close",
+    "greedy_without_cache",
     "randomize_weights",
     "run_layer_test",
     "run_model_test",

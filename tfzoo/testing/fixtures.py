@@ -14,6 +14,8 @@ from tfzoo import zoo
 TINY_SIZES = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
 TINY_TEXT_SIZES = dict(TINY_SIZES, vocabulary_size=64, max_sequence_length=16)
 TINY_IMAGE_SIZES = dict(TINY_SIZES, image_size=16, patch_size=4)
+# Two layers of width 32, for tests that need depth or some capacity (training, pruning).
+SMALL_TEXT_SIZES = dict(TINY_TEXT_SIZES, num_layers=2, hidden_dim=32, intermediate_dim=64)
 
 # A family's smallest zoo entry, the one `tiny_model(family=...)` starts from.
 FAMILY_MODELS = {

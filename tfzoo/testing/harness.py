@@ -40,6 +40,26 @@ def tiny_inputs(model, batch_size=2, sequence_length=8, pad=2, seed=0):
     return inputs
 
 
+def greedy_without_cache(causal_lm, prompt, max_new_tokens):
+    """The greedy continuation of `prompt`, one full forward pass per new token (no cache).
+
+    The reference that `CausalLM.generate` (cached, compiled decoding) must equal.
+
+    Args:
+        causal_lm: a model mapping `{"token_ids", "padding_mask"}` to `(batch, seq, vocab)` logits.
+        prompt: int32 array `(batch, prompt_length)`, no padding.
+        max_new_tokens: int. Tokens to append.
+
+    Returns:
+        int32 array `(batch, prompt_length + max_new_tokens)`: the prompt and its continuation.
+    """
+    ids = np.asarray(prompt, "int32")
+    for _ in range(max_new_tokens):
+        logits = np.asarray(causal_lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
+        ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
+    return ids
+
+
 def _flat(outputs):
     if isinstance(outputs, dict):
         return [outputs[k] for k in sorted(outputs)]

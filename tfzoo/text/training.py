@@ -128,10 +128,9 @@ def train_bpe(
         special_tokens: sequence of str. They take the first ids. The first one serves as
             start, end and padding token, like GPT-2's `<|endoftext|>`.
             Defaults to `("<|endoftext|>",)`.
-        directory: str or None. Where to write `vocab.json`, `merges.txt` and
-            `tokenizer_config.json`; a new temporary directory if None.
-        sequence_length: int or None. Default output length of the tokenizer's `__call__`.
-        max_sequence_length: int. Written as `model_max_length`. Defaults to `1024`.
+        directory, sequence_length, max_sequence_length: as in `train_wordpiece` (the files
+            written are `vocab.json`, `merges.txt` and `tokenizer_config.json`);
+            `max_sequence_length` defaults to `1024` here.
 
     Returns:
         A `tfzoo.text.BytePairTokenizer` loaded from the written files.

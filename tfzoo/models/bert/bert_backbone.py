@@ -1,7 +1,7 @@
 import keras
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import Backbone, check_sizes
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -24,20 +24,14 @@ class BertBackbone(Backbone):
         head_dim: int or `None`. Width of each attention head. Defaults to
             `hidden_dim // num_heads`; set by `tfzoo.compress.prune_structured`, which removes
             heads and keeps their width.
-        sliding_window: int or `None`. If set, each token attends only to tokens less than
-            `sliding_window` positions away (local attention, for long sequences). Defaults to
-            `None` (full attention).
-        attention_implementation: string. `"dense"` builds the `(seq, seq)` logits (masked to
-            the band when `sliding_window` is set); `"local"` computes the band chunk by chunk
-            with `tfzoo.layers.LocalMultiHeadAttention`, memory linear in the sequence (needs
-            `sliding_window`, and a sequence at least `sliding_window` long). Defaults to
-            `"dense"`.
-        global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
-            are attended by every position (Longformer; `1` makes `[CLS]` global). Defaults to `0`.
+        sliding_window, attention_implementation, global_tokens: local attention for long
+            sequences, as in `tfzoo.layers.TransformerEncoder`, whose arguments they are.
+            Defaults to `None`, `"dense"` and `0` (full attention); `global_tokens=1` with
+            `"local"` makes `[CLS]` attend to and be attended by every position.
         position_offset: int. Row of the position table used by the first token; the table
             has `max_sequence_length + position_offset` rows (RoBERTa: `padding id + 1 = 2`).
             Defaults to `0`.
-        pooler: bool. Add BERT's tanh pooler (`pooled_output`); DistilBERT has none.
+        use_pooler: bool. Add BERT's tanh pooler (`pooled_output`); DistilBERT has none.
             Defaults to `True`.
         embedding_dim: int or `None`. Width of the embeddings when it differs from
             `hidden_dim` (ELECTRA, ALBERT: factorized embeddings); a dense layer
@@ -81,26 +75,16 @@ class BertBackbone(Backbone):
         attention_implementation="dense",
         global_tokens=0,
         position_offset=0,
-        pooler=True,
+        use_pooler=True,
         embedding_dim=None,
         project_embeddings=None,
         share_layers=False,
         dtype=None,
         **kwargs,
     ):
+        check_sizes(locals())
         checks.check_positive_ints(
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
-        checks.check_positive_ints(
-            allow_none=True,
-            head_dim=head_dim,
-            sliding_window=sliding_window,
-            embedding_dim=embedding_dim,
+            allow_none=True, sliding_window=sliding_window, embedding_dim=embedding_dim
         )
         checks.check_positive_ints(
             minimum=0,
@@ -108,12 +92,6 @@ class BertBackbone(Backbone):
             global_tokens=global_tokens,
             position_offset=position_offset,
         )
-        if head_dim is None and hidden_dim % num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads, or a num_heads that divides it, or pass "
-                f"head_dim."
-            )
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -139,6 +117,8 @@ class BertBackbone(Backbone):
                 f"embedding_dim={embedding_dim} differs from hidden_dim={hidden_dim}: the "
                 f"embeddings need `project_embeddings=True` (or None) to reach the hidden width."
             )
+        embedding_dim = embedding_dim or hidden_dim  # the value saved in the config
+        project_embeddings = bool(project_embeddings)
         if project_embeddings:
             self.embeddings_project = keras.layers.Dense(
                 hidden_dim, kernel_initializer=initializer, dtype=dtype, name="embeddings_project"
@@ -163,7 +143,7 @@ class BertBackbone(Backbone):
             for i in range(1 if share_layers else num_layers)
         ]
         self.pooler = None
-        if pooler:
+        if use_pooler:
             self.pooler = keras.layers.Dense(
                 hidden_dim,
                 activation="tanh",
@@ -184,7 +164,7 @@ class BertBackbone(Backbone):
             layer = self.transformer_layers[i % len(self.transformer_layers)]
             x = layer(x, padding_mask=padding_mask)
         outputs = {"sequence_output": x}
-        if pooler:
+        if use_pooler:
             outputs["pooled_output"] = self.pooler(x[:, 0, :])  # on the first token
         super().__init__(
             inputs={
@@ -198,55 +178,4 @@ class BertBackbone(Backbone):
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self._head_dim = head_dim
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.max_sequence_length = max_sequence_length
-        self.num_segments = num_segments
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.sliding_window = sliding_window
-        self.attention_implementation = attention_implementation
-        self.global_tokens = global_tokens
-        self.position_offset = position_offset
-        self.use_pooler = pooler
-        self.embedding_dim = embedding_dim or hidden_dim
-        self.project_embeddings = bool(project_embeddings)
-        self.share_layers = share_layers
-
-    @property
-    def head_dim(self):
-        return self._head_dim or self.hidden_dim // self.num_heads
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "head_dim": self._head_dim,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "num_segments": self.num_segments,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "sliding_window": self.sliding_window,
-                "attention_implementation": self.attention_implementation,
-                "global_tokens": self.global_tokens,
-                "position_offset": self.position_offset,
-                "pooler": self.use_pooler,
-                "embedding_dim": self.embedding_dim,
-                "project_embeddings": self.project_embeddings,
-                "share_layers": self.share_layers,
-            }
-        )
-        return config
+        self._keep_arguments(locals())

@@ -8,7 +8,7 @@ class DistilBertBackbone(BertBackbone):
     """DistilBERT (Sanh et al., 2019): BERT's encoder without segment embeddings or pooler.
 
     Takes `tfzoo.models.BertBackbone`'s arguments with the defaults `num_segments=0` and
-    `pooler=False`; its outputs hold `sequence_output` only (the classifier has its own head on
+    `use_pooler=False`; its outputs hold `sequence_output` only (the classifier has its own head on
     the first token). Segment ids are accepted and ignored, so BERT pipelines feed it unchanged.
 
     Example:
@@ -24,7 +24,7 @@ class DistilBertBackbone(BertBackbone):
         hidden_dim,
         intermediate_dim,
         num_segments=0,
-        pooler=False,
+        use_pooler=False,
         **kwargs,
     ):
         super().__init__(
@@ -34,6 +34,6 @@ class DistilBertBackbone(BertBackbone):
             hidden_dim,
             intermediate_dim,
             num_segments=num_segments,
-            pooler=pooler,
+            use_pooler=use_pooler,
             **kwargs,
         )

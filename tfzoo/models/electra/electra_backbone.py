@@ -8,7 +8,7 @@ class ElectraBackbone(BertBackbone):
     """ELECTRA (Clark et al., 2020): BERT's encoder with embeddings of their own width
     (`embedding_dim`, projected to `hidden_dim` when they differ) and no pooler.
 
-    Takes `tfzoo.models.BertBackbone`'s arguments with the default `pooler=False`. The same
+    Takes `tfzoo.models.BertBackbone`'s arguments with the default `use_pooler=False`. The same
     backbone serves the discriminator (`task="replaced_token_detection"`, classification, token
     classification, question answering) and the generator (`task="masked_lm"`).
 
@@ -24,7 +24,7 @@ class ElectraBackbone(BertBackbone):
         num_heads,
         hidden_dim,
         intermediate_dim,
-        pooler=False,
+        use_pooler=False,
         **kwargs,
     ):
         super().__init__(
@@ -33,6 +33,6 @@ class ElectraBackbone(BertBackbone):
             num_heads,
             hidden_dim,
             intermediate_dim,
-            pooler=pooler,
+            use_pooler=use_pooler,
             **kwargs,
         )

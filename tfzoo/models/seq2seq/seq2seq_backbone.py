@@ -9,7 +9,7 @@ from tfzoo.layers import (
     TransformerEncoder,
     checks,
 )
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import Backbone, check_sizes
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -93,14 +93,7 @@ class Seq2SeqBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        checks.check_positive_ints(
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
+        check_sizes(locals(), takes_head_dim=False)
         checks.check_positive_ints(num_buckets=num_buckets, max_distance=max_distance)
         checks.check_positive_ints(
             allow_none=True,
@@ -113,11 +106,6 @@ class Seq2SeqBackbone(Backbone):
             )
         if norm not in ("layer_norm", "rms_norm"):
             raise ValueError(f"`norm` must be 'layer_norm' or 'rms_norm'. Received: norm={norm!r}")
-        if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
-                f"hidden_dim that num_heads divides."
-            )
         if position == "sinusoidal" and hidden_dim % 2:
             raise ValueError(
                 f"Sinusoidal positions need an even hidden_dim. Received: hidden_dim={hidden_dim}"
@@ -245,30 +233,8 @@ class Seq2SeqBackbone(Backbone):
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
+        self._keep_arguments(locals())
         self.num_key_value_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.num_decoder_layers = num_decoder_layers
-        self.target_vocabulary_size = target_vocabulary_size
-        self.share_embeddings = share_embeddings
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.max_sequence_length = max_sequence_length
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.position = position
-        self.norm = norm
-        self.use_bias = use_bias
-        self.num_buckets = num_buckets
-        self.max_distance = max_distance
-
-    @property
-    def head_dim(self):
-        return self.hidden_dim // self.num_heads
 
     @property
     def token_embedding(self):
@@ -276,18 +242,7 @@ class Seq2SeqBackbone(Backbone):
         return self.decoder_embeddings.token_embedding
 
     def _check_inputs(self, inputs):
-        if not isinstance(inputs, dict):
-            raise ValueError(
-                f"Seq2SeqBackbone takes a dict of inputs with keys {list(self.input_names)}; "
-                f"received a {type(inputs).__name__}."
-            )
-        missing = [name for name in self.input_names if name not in inputs]
-        unknown = [name for name in inputs if name not in self.input_names]
-        if missing or unknown:
-            raise ValueError(
-                f"Seq2SeqBackbone expects inputs {list(self.input_names)}; missing {missing}, "
-                f"unknown {unknown}."
-            )
+        self._check_input_names(inputs)
         checked = dict(inputs)
         for side in ("encoder", "decoder"):
             ids = inputs[f"{side}_token_ids"]
@@ -308,33 +263,6 @@ class Seq2SeqBackbone(Backbone):
                 ids, self.max_sequence_length, f"{side}_token_ids"
             )
         return checked
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "num_decoder_layers": self.num_decoder_layers,
-                "target_vocabulary_size": self.target_vocabulary_size,
-                "share_embeddings": self.share_embeddings,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "position": self.position,
-                "norm": self.norm,
-                "use_bias": self.use_bias,
-                "num_buckets": self.num_buckets,
-                "max_distance": self.max_distance,
-            }
-        )
-        return config
 
 
 def seq2seq_parameter_count(

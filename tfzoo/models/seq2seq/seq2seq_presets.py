@@ -28,19 +28,16 @@ def _transformer(size, heads, hidden, intermediate, dropout):
     )
 
 
+_BASE = _transformer("base", 8, 512, 2048, 0.1)
+
 SEQ2SEQ_PRESETS = {
-    "transformer-base": _transformer("base", 8, 512, 2048, 0.1),
+    "transformer-base": _BASE,
     "transformer-big": _transformer("big", 16, 1024, 4096, 0.3),
+    # The base shape with T5's choices and vocabulary.
     "t5-small": dict(
         config=dict(
+            _BASE["config"],
             vocabulary_size=32128,
-            max_sequence_length=512,
-            share_embeddings=True,
-            num_layers=6,
-            num_heads=8,
-            hidden_dim=512,
-            intermediate_dim=2048,
-            dropout=0.1,
             normalize_first=True,
             position="relative",
             norm="rms_norm",

@@ -124,17 +124,7 @@ class ViTBackbone(Backbone):
         )
 
         # === Config ===
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.image_size = image_size
-        self.patch_size = patch_size
-        self.num_channels = num_channels
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.activation = activation
+        self._keep_arguments(locals())
 
     @property
     def token_embedding(self):
@@ -182,25 +172,6 @@ class ViTBackbone(Backbone):
                     f"{self.patch_size}."
                 )
         return inputs
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "image_size": self.image_size,
-                "patch_size": self.patch_size,
-                "num_channels": self.num_channels,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "activation": self.activation,
-            }
-        )
-        return config
 
 
 def _as_dict(inputs):
