@@ -170,6 +170,7 @@ def export(
     tolerance=None,
     calibration_steps=100,
     print_report=True,
+    **format_options,
 ):
     """Exports a Keras model to SavedModel, TFLite or ONNX and checks it in its runtime.
 
@@ -242,6 +243,14 @@ def export(
     ...                       representative_data=val_ds, sequence_length=128)
     >>> report.verified, report.latency_ms
     """
+    if format == "litertlm" or (format is None and os.fspath(path).endswith(".litertlm")):
+        from tfzoo.export.litertlm import export_litertlm  # see docs/litertlm.md
+
+        return export_litertlm(
+            model, path, quantize=quantize, threads=threads, overwrite=overwrite, **format_options
+        )
+    if format_options:
+        raise TypeError(f"export() got unexpected keyword arguments {sorted(format_options)}.")
     start = time.perf_counter()
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     format = _check_format(format, path)
