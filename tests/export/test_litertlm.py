@@ -13,7 +13,7 @@ pytest.importorskip("litert_lm")
 pytest.importorskip("litert_lm_builder")
 pytest.importorskip("ai_edge_quantizer")
 
-from tfzoo.export.litertlm import export_litertlm, run_bundle  # noqa: E402
+from tfzoo.export.litertlm import export_litertlm  # noqa: E402
 
 COMMON = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
 CONFIGS = {
@@ -21,7 +21,7 @@ CONFIGS = {
     "llama-tiny": dict(COMMON, num_key_value_heads=2, max_sequence_length=48),
 }
 MAX_TOKENS = 30  # not a multiple of the prefill length: the last chunk overhangs the cache end
-PREFILL = (4, 8)
+PREFILL = (8, 16)
 PROMPT = "w5 w6 w7 w8 w9 w10"
 
 
@@ -66,8 +66,8 @@ def float_bundle(request, tmp_path_factory):
 def test_signatures_follow_the_runtime_conventions(float_bundle):
     name, _, report = float_bundle
     kv = CONFIGS[name].get("num_key_value_heads", 4)
-    assert set(report["signatures"]) == {"prefill_4", "prefill_8", "decode"}
-    for sig, steps in (("prefill_4", 4), ("prefill_8", 8), ("decode", 1)):
+    assert set(report["signatures"]) == {"prefill_8", "prefill_16", "decode"}
+    for sig, steps in (("prefill_8", 8), ("prefill_16", 16), ("decode", 1)):
         ins, outs = report["signatures"][sig]["inputs"], report["signatures"][sig]["outputs"]
         assert ins["tokens"] == [1, steps] and ins["input_pos"] == [steps]
         assert outs["logits"] == [1, steps, 97]
@@ -86,20 +86,46 @@ def test_float_greedy_text_equals_keras_generate(float_bundle):
     assert report["benchmark"]["decode_tokens_per_s"] > 0
 
 
-def test_prefill_chunk_overhanging_the_cache_end(float_bundle):
-    """A 26-token prompt (+ start token) prefills 8, 8, 8 and then a 2-token chunk through
-    `prefill_8` at position 24: 24 + 8 > 30, where DYNAMIC_UPDATE_SLICE would clamp."""
-    _, lm, report = float_bundle
+def _bundled_tflite(bundle_path, folder):
+    import glob
+
+    from litert_lm_builder import unpack
+
+    unpack(bundle_path, str(folder))
+    (path,) = glob.glob(os.path.join(str(folder), "*.tflite"))
+    return path
+
+
+def test_prefill_chunk_overhanging_the_cache_end(float_bundle, tmp_path):
+    """The bundle's TFLite model, driven directly: 25 tokens prefill as 16 (positions 0-15),
+    then 9 real tokens + 7 padding through `prefill_16` at position 16: 16 + 16 > 30, where
+    DYNAMIC_UPDATE_SLICE would clamp the start to 14 and shift the real keys; then `decode` at
+    25. Logits match the Keras forward pass of the whole sequence. (LiteRT-LM 0.18 itself
+    refuses a prompt whose padded chunks pass the cache end, so this is the model's guarantee
+    for other drivers.)"""
+    from ai_edge_litert.interpreter import Interpreter
+
+    name, lm, report = float_bundle
+    interpreter = Interpreter(model_path=_bundled_tflite(report["path"], tmp_path))
     rng = np.random.default_rng(3)
-    ids = rng.integers(2, 97, 26).tolist()
-    prompt = " ".join(f"w{i}" for i in ids)
-    result = run_bundle(report["path"], prompt, 3, threads=1, max_tokens=MAX_TOKENS)
-    out = lm.generate([[0] + ids], max_new_tokens=3, end_token_id=())["token_ids"][0]
-    expected = [int(t) for t in out[27:]]
-    if 1 in expected:
-        expected = expected[: expected.index(1)]
-    assert result["prompt_ids"] == ids
-    assert result["text_ids"] == expected
+    ids = rng.integers(2, 97, 26).astype("int32")
+    shapes = {k: v for k, v in report["signatures"]["decode"]["inputs"].items() if "kv" in k}
+    caches = {k: np.zeros(v, "float32") for k, v in shapes.items()}
+
+    def call(signature, tokens, positions):
+        out = interpreter.get_signature_runner(signature)(
+            tokens=np.array([tokens], "int32"), input_pos=np.array(positions, "int32"), **caches
+        )
+        caches.update({k: out[k] for k in caches})
+        return out["logits"][0]
+
+    first = call("prefill_16", ids[:16], range(16))
+    second = call("prefill_16", np.r_[ids[16:25], np.zeros(7, "int32")], [*range(16, 25)] + [0] * 7)
+    last = call("decode", ids[25:26], [25])
+    got = np.concatenate([first, second[:9], last])
+    padding_mask = np.ones((1, 26), "int32")
+    expected = lm.predict({"token_ids": ids[None], "padding_mask": padding_mask}, verbose=0)[0]
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_int8_equals_keras_and_int4_runs(tmp_path):
