@@ -189,7 +189,9 @@ def export(
             dict of named `(batch, sequence)` int tensors or `(batch, height, width,
             channels)` float images.
         path: str. `*.tflite`, `*.onnx`, or a directory with no extension for a SavedModel.
-        format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
+        format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"` (or `"litertlm"` for a
+            causal LM: `tfzoo.export.litertlm.export_litertlm` takes the call, with its own
+            keyword arguments and a dict report; docs/litertlm.md); `None` picks it from
             the extension of `path`, which must agree with it (and name one of the three).
         quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
             `"float16"` (float16 weights), `"int8"` (int8 matmuls and embeddings, calibrated on
