@@ -176,3 +176,12 @@ def test_non_causal_model_and_existing_path_are_refused(tmp_path):
     with pytest.raises(ValueError, match="already exists"):
         tfzoo.export(build("gpt2"), str(existing), tokenizer=word_tokenizer())
     assert existing.read_bytes() == b"keep" and sorted(os.listdir(tmp_path)) == ["e.litertlm"]
+
+
+def test_missing_runtime_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "litert_lm", None)  # `import litert_lm` raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'tfzoo\[litertlm\]'") as info:
+        export(build("llama-tiny"), tmp_path / "x.litertlm")
+    assert "\n" not in str(info.value) and os.listdir(tmp_path) == []
