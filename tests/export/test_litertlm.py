@@ -3,17 +3,15 @@ greedy text equals Keras `generate` for float32 and int8; int4 runs and reports 
 
 import os
 
+import ai_edge_quantizer  # noqa: F401  (litertlm extra: a missing runtime must fail, not skip)
 import keras
+import litert_lm  # noqa: F401
+import litert_lm_builder  # noqa: F401
 import numpy as np
 import pytest
 
 import tfzoo
-
-pytest.importorskip("litert_lm")
-pytest.importorskip("litert_lm_builder")
-pytest.importorskip("ai_edge_quantizer")
-
-from tfzoo.export.litertlm import export_litertlm  # noqa: E402
+from tfzoo.export.litertlm import export_litertlm
 
 COMMON = dict(num_layers=2, hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
 CONFIGS = {
