@@ -21,6 +21,7 @@ from tfzoo.export.litertlm import bundle, model
 from tfzoo.export.litertlm import quantize as _quantize
 
 DEFAULT_VERIFY_PROMPT = "The capital of France is"
+DEFAULT_VERIFY_QUESTION = "What is the capital of France?"
 VERIFY_NEW_TOKENS = 12
 RUNNER_TIMEOUT_S = 300
 
@@ -36,7 +37,7 @@ def export_litertlm(
     block_size=32,
     start_token_id=None,
     stop_token_ids=None,
-    verify_prompt=DEFAULT_VERIFY_PROMPT,
+    verify_prompt=None,
     verify_new_tokens=VERIFY_NEW_TOKENS,
     threads=2,
     overwrite=False,
@@ -46,7 +47,8 @@ def export_litertlm(
     Args:
         causal_lm: a `tfzoo.models.CausalLM` (GPT, Llama and the other decoder families).
         path: str. The `.litertlm` file to write.
-        quantize: `None` (float32 weights), `"int8"` or `"int4"` (see `quantize.py`).
+        quantize: `None` (float32 weights), `"int8"`, `"int8-weight-only"` or `"int4"` (see
+            `quantize.py`).
         prefill_lengths: ints. One `prefill_<S>` signature per length. Defaults to the lengths
             of `(32, 128, 512)` below `max_tokens` (or `max_tokens // 2`).
         max_tokens: int. The context (prompt plus generated tokens) of the runtime's cache.
@@ -58,7 +60,9 @@ def export_litertlm(
             the tfzoo tokenizer's start token when it adds one.
         stop_token_ids: ints. Tokens that end a turn. Defaults to the tfzoo tokenizer's
             `end_token_ids`.
-        verify_prompt: str. The verification prompt (raw text, no chat template).
+        verify_prompt: str or `None`. The verification prompt, fed as raw text. Defaults to
+            the chat template rendered on "What is the capital of France?" when the tokenizer
+            has one, else "The capital of France is".
         verify_new_tokens: int. Greedy tokens compared.
         threads: int. CPU threads of LiteRT-LM in the verification.
         overwrite: bool. Replace an existing file at `path`.
@@ -90,6 +94,8 @@ def export_litertlm(
     backend, start_token_id, stop_token_ids, chat_template = _check_tokenizer(
         tokenizer, start_token_id, stop_token_ids, backbone.vocabulary_size
     )
+    if verify_prompt is None:
+        verify_prompt = _default_prompt(chat_template)
     for module in ("litert_lm", "litert_lm_builder", "ai_edge_quantizer"):
         bundle.require(module)
 
@@ -224,6 +230,15 @@ def _verify(
         "ok": bool(match and result["prompt_ids"] == prompt_ids) if exact else True,
     }
     return verification, result["benchmark"]
+
+
+def _default_prompt(chat_template):
+    if not chat_template:
+        return DEFAULT_VERIFY_PROMPT
+    from tfzoo.text.chat_template import render_chat_template
+
+    message = {"role": "user", "content": DEFAULT_VERIFY_QUESTION}
+    return render_chat_template(chat_template, [message], add_generation_prompt=True)
 
 
 def _signatures(tflite_path):
