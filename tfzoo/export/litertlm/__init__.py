@@ -47,8 +47,7 @@ def export_litertlm(
     Args:
         causal_lm: a `tfzoo.models.CausalLM` (GPT, Llama and the other decoder families).
         path: str. The `.litertlm` file to write.
-        quantize: `None` (float32 weights), `"int8"`, `"int8-weight-only"` or `"int4"` (see
-            `quantize.py`).
+        quantize: `None` (float32 weights), `"int8"` or `"int4"` (see `quantize.py`).
         prefill_lengths: ints. One `prefill_<S>` signature per length. Defaults to the lengths
             of `(32, 128, 512)` below `max_tokens` (or `max_tokens // 2`).
         max_tokens: int. The context (prompt plus generated tokens) of the runtime's cache.
@@ -160,7 +159,7 @@ def export_litertlm(
     return report
 
 
-def run_bundle(path, prompt, max_new_tokens, *, chat=False, threads=2, max_tokens=None):
+def run_bundle(path, prompt, max_new_tokens, *, threads=2, max_tokens=None):
     """Runs `runner.py` on a bundle in a separate process; returns its JSON result."""
     command = [
         sys.executable,
@@ -175,8 +174,6 @@ def run_bundle(path, prompt, max_new_tokens, *, chat=False, threads=2, max_token
     ]
     if max_tokens is not None:
         command += ["--max-tokens", str(max_tokens)]
-    if chat:
-        command.append("--chat")
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=RUNNER_TIMEOUT_S, check=False

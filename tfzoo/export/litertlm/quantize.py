@@ -5,18 +5,19 @@
   (`dynamic_wi8_afp32`). The token embedding table, read by a `GATHER`, stays float32:
   ai-edge-quantizer's policy (0.10) has no configuration for `GATHER` weights (it quantizes
   `EMBEDDING_LOOKUP`, which the TensorFlow converter does not emit for `tf.gather`).
-* `"int8-weight-only"`: the same int8 weights, dequantized to float32 before each
-  `FULLY_CONNECTED` (`weight_only_wi8_afp32`): activations are never rounded, so the output
-  stays closer to float32 (the kernel computes in float, without int8 speed-up).
 * `"int4"`: the blocks' projections get int4 weights in blocks of `block_size` input values
   (dynamic, `dynamic_wi4b<N>_afp32`); the LM head and the embedding table stay at int8 as in
   `"int8"`: they are the layers most sensitive to weight error (one row per vocabulary entry).
+
+Not offered: ai-edge-quantizer's weight-only int8 (`weight_only_wi8_afp32`) ran in LiteRT-LM
+0.18.1 but answered SmolLM2's France prompt with unrelated text, where dynamic int8 gave the
+Keras tokens.
 
 Weights shared by all signatures are stored once, so the recipes apply to each signature's
 copy of an op alike.
 """
 
-QUANTIZE_MODES = (None, "int8", "int8-weight-only", "int4")
+QUANTIZE_MODES = (None, "int8", "int4")
 BLOCK_SIZES = (32, 64, 128, 256)
 BLOCK_LAYERS = "transformer_layer"  # the output names of the blocks' ops start with it
 
@@ -25,7 +26,7 @@ def check_quantize(quantize, block_size):
     if quantize not in QUANTIZE_MODES:
         raise ValueError(
             f"Unknown quantize={quantize!r} for the .litertlm export; use None (float32), "
-            f"'int8', 'int8-weight-only' or 'int4'."
+            f"'int8' or 'int4'."
         )
     if block_size not in BLOCK_SIZES:
         raise ValueError(
@@ -44,9 +45,6 @@ def recipe_table(quantize, block_size):
         "GATHER (token embedding)": "float32 (ai-edge-quantizer has no GATHER weight config)",
         "FULLY_CONNECTED (blocks)": int8,
     }
-    if quantize == "int8-weight-only":
-        weight_only = "int8 channel-wise weights, dequantized to float32 (weight_only_wi8_afp32)"
-        table["FULLY_CONNECTED (LM head)"] = table["FULLY_CONNECTED (blocks)"] = weight_only
     if quantize == "int4":
         table["FULLY_CONNECTED (blocks)"] = (
             f"int4 weights in blocks of {block_size}, float32 activations "
@@ -64,10 +62,7 @@ def quantize_tflite(content, quantize, block_size=32):
 
     ops, grain = qtyping.TFLOperationName, qtyping.QuantGranularity
     qt = quantizer.Quantizer(bytearray(content))
-    if quantize == "int8-weight-only":
-        qt.add_weight_only_config(".*", ops.FULLY_CONNECTED, 8, grain.CHANNELWISE)
-    else:
-        qt.add_dynamic_config(".*", ops.FULLY_CONNECTED, 8, grain.CHANNELWISE)
+    qt.add_dynamic_config(".*", ops.FULLY_CONNECTED, 8, grain.CHANNELWISE)
     if quantize == "int4":
         qt.add_dynamic_config(
             f"{BLOCK_LAYERS}.*", ops.FULLY_CONNECTED, 4, getattr(grain, f"BLOCKWISE_{block_size}")

@@ -1,11 +1,14 @@
 """Greedy decoding of a `.litertlm` bundle in LiteRT-LM; standalone (imports no tfzoo).
 
-    python runner.py model.litertlm --prompt "Hello" --max-new-tokens 16 [--chat] [--threads 2]
+    python runner.py model.litertlm --prompt "Hello" --max-new-tokens 16 [--threads 2]
 
 prints one JSON object: `text` (the generated text), `prompt_ids` (the runtime's tokens of the
 prompt, start token included when the bundle has one), `text_ids` (the runtime's tokens of the
 generated text), `start_token_id`, `stop_token_ids` and `benchmark` (LiteRT-LM's own prefill
-and decode tokens/s and time to first token). `--chat` applies the bundle's prompt template.
+and decode tokens/s and time to first token).
+The prompt is fed as raw text (a chat prompt must come rendered: LiteRT-LM 0.18.1's template
+engine fails on Hugging Face chat templates such as SmolLM2's, "tried to use + operator on
+unsupported types string and sequence", because it passes message contents as lists).
 
 tfzoo runs it in a separate process so that a crash of the native runtime cannot take the
 exporting process down, and so that the runtime's memory is returned when it ends.
@@ -16,7 +19,7 @@ import json
 import sys
 
 
-def run(path, prompt, max_new_tokens, chat=False, threads=2, max_tokens=None):
+def run(path, prompt, max_new_tokens, threads=2, max_tokens=None):
     import litert_lm
 
     litert_lm.set_min_log_severity(litert_lm.LogSeverity.ERROR)
@@ -28,7 +31,7 @@ def run(path, prompt, max_new_tokens, chat=False, threads=2, max_tokens=None):
         enable_benchmark=True,
     )
     session = engine.create_session(
-        apply_prompt_template=chat,
+        apply_prompt_template=False,
         sampler_config=litert_lm.SamplerConfig(top_k=1, temperature=0.0),
         max_output_tokens=max_new_tokens,
     )
@@ -62,11 +65,8 @@ def main(argv=None):
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--chat", action="store_true")
     args = parser.parse_args(argv)
-    result = run(
-        args.path, args.prompt, args.max_new_tokens, args.chat, args.threads, args.max_tokens
-    )
+    result = run(args.path, args.prompt, args.max_new_tokens, args.threads, args.max_tokens)
     sys.stdout.write("LITERTLM_RESULT " + json.dumps(result) + "\n")
 
 
