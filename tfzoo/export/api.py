@@ -48,6 +48,7 @@ def export(
     tolerance=None,
     calibration_steps=100,
     print_report=True,
+    **format_options,
 ):
     """Exports a Keras model to SavedModel, TFLite or ONNX and checks it in its runtime.
 
@@ -66,7 +67,9 @@ def export(
             dict of named `(batch, sequence)` int tensors or `(batch, height, width,
             channels)` float images.
         path: str. `*.tflite`, `*.onnx`, or a directory with no extension for a SavedModel.
-        format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"`; `None` picks it from
+        format: str or `None`. `"saved_model"`, `"tflite"`, `"onnx"` (or `"litertlm"` for a
+            causal LM: `tfzoo.export.litertlm.export_litertlm` takes the call, with its own
+            keyword arguments and a dict report; docs/litertlm.md); `None` picks it from
             the extension of `path`, which must agree with it (and name one of the three).
         quantize: `None` (float32), `"dynamic"` (int8 weights, float activations),
             `"float16"` (float16 weights), `"int8"` (int8 matmuls and embeddings, calibrated on
@@ -120,6 +123,14 @@ def export(
     ...                       representative_data=val_ds, sequence_length=128)
     >>> report.verified, report.latency_ms
     """
+    if format == "litertlm" or (format is None and os.fspath(path).endswith(".litertlm")):
+        from tfzoo.export.litertlm import export_litertlm  # see docs/litertlm.md
+
+        return export_litertlm(
+            model, path, quantize=quantize, threads=threads, overwrite=overwrite, **format_options
+        )
+    if format_options:
+        raise TypeError(f"export() got unexpected keyword arguments {sorted(format_options)}.")
     start = time.perf_counter()
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     fmt = formats.FORMATS[_check_format(format, path)]

@@ -1,0 +1,161 @@
+"""The TFLite model inside a `.litertlm` bundle, with the tensor conventions LiteRT-LM reads.
+
+LiteRT-LM's executor drives a prefill/decode model by tensor names:
+
+* signatures named `prefill_<S>` (one per prefill length `S`, read from the token input) and
+  `decode`;
+* inputs `tokens` int32 `(1, S)` and `input_pos` int32 `(S,)` (the position of each token;
+  the runtime fills the unused tail of a prefill chunk with token 0 at position 0);
+* per layer `i` the caches `kv_cache_k_<i>` float32 `(1, kv_heads, T, head_dim)` and
+  `kv_cache_v_<i>` float32 `(1, kv_heads, head_dim, T)`, each an input and an output of the same
+  name (the runtime swaps the buffers after each call);
+* output `logits` float32 `(1, S, vocab)`.
+
+`T` is `max_tokens`, the context the runtime can fill. The model runs the Keras model's own
+layers (`TransformerDecoder` blocks with their key/value-cache path, as `CausalLM.generate`
+does), so every decoder family built on `tfzoo.models.DecoderBackbone` exports the same way.
+
+Prefill chunks near the end of the cache: the layers write a chunk of `S` keys with
+`DYNAMIC_UPDATE_SLICE` at the chunk's first position, and that op clamps its start so that the
+whole chunk fits. A chunk that starts at `p > T - S` (real tokens up to `T`, padding after)
+would be written at `T - S`, shifting the real keys. The prefill signatures therefore run on a
+cache `S` positions longer than `T` and drop the extra positions afterwards: the start is never
+clamped, and only the padding tail (positions `>= T`, which no real query sees) is dropped.
+Learned position tables are read with a clipped gather for the same reason.
+"""
+
+import numpy as np
+
+DEFAULT_PREFILL_LENGTHS = (32, 128, 512)
+
+
+def cache_names(num_layers):
+    """The cache tensor names, in order: `kv_cache_k_0, kv_cache_v_0, kv_cache_k_1, ...`."""
+    names = []
+    for i in range(num_layers):
+        names += [f"kv_cache_k_{i}", f"kv_cache_v_{i}"]
+    return names
+
+
+def cache_shapes(backbone, max_tokens):
+    """`{name: shape}` of the runtime's cache tensors for `backbone` at `max_tokens`."""
+    kv, d, t = backbone.num_key_value_heads, backbone.head_dim, max_tokens
+    shapes = {}
+    for i in range(backbone.num_layers):
+        shapes[f"kv_cache_k_{i}"] = (1, kv, t, d)
+        shapes[f"kv_cache_v_{i}"] = (1, kv, d, t)
+    return shapes
+
+
+def _embed(backbone, tokens, start):
+    """Token (+ position) embeddings of `tokens` at positions `start, start + 1, ...`."""
+    import tensorflow as tf
+
+    from tfzoo.layers.position_embedding import PositionEmbedding
+
+    emb = backbone.embeddings
+    position = getattr(emb, "position_embedding", None)
+    if position is None or not isinstance(position, PositionEmbedding):
+        return emb(tokens, start_index=start)  # RoPE (none here) or a fixed encoding
+    x = emb.token_embedding(tokens)
+    if emb.scale_embeddings:
+        x = x * (emb.hidden_dim**0.5)
+    table = tf.convert_to_tensor(position.position_embeddings)
+    rows = start + tf.range(tf.shape(tokens)[1])
+    # Padding past the table's end reads its last row instead of clamping the whole slice.
+    rows = tf.minimum(rows, tf.shape(table)[0] - 1)
+    return x + tf.cast(tf.gather(table, rows), x.dtype)[tf.newaxis]
+
+
+def _step(causal_lm, tokens, input_pos, caches, max_tokens):
+    """Runs `tokens` at positions `input_pos[0] ...` against the runtime-layout caches."""
+    import tensorflow as tf
+
+    b = causal_lm.backbone
+    steps = tokens.shape[1]
+    start = input_pos[0]
+    dtype = b.compute_dtype
+    x = _embed(b, tokens, start)
+    outputs = {}
+    for i, layer in enumerate(b.transformer_layers):
+        k = tf.transpose(caches[f"kv_cache_k_{i}"], (0, 2, 1, 3))  # (1, T, kv, d)
+        v = tf.transpose(caches[f"kv_cache_v_{i}"], (0, 3, 1, 2))  # (1, T, kv, d)
+        cache = tf.cast(tf.stack([k, v], axis=1), dtype)  # (1, 2, T, kv, d): the layer's layout
+        if steps > 1:  # room for a chunk that starts near the end (see the module docstring)
+            cache = tf.pad(cache, [[0, 0], [0, 0], [0, steps], [0, 0], [0, 0]])
+        x, cache = layer(x, self_attention_cache=cache, cache_update_index=start)
+        cache = tf.cast(cache[:, :, :max_tokens], tf.float32)
+        outputs[f"kv_cache_k_{i}"] = tf.transpose(cache[:, 0], (0, 2, 1, 3))
+        outputs[f"kv_cache_v_{i}"] = tf.transpose(cache[:, 1], (0, 2, 3, 1))
+    hidden = b.layer_norm(x)
+    outputs["logits"] = tf.cast(b.token_embedding(hidden, reverse=True), tf.float32)
+    return outputs
+
+
+def build_module(causal_lm, max_tokens, prefill_lengths):
+    """A `tf.Module` holding the weights once and the traced `prefill_<S>` / `decode` functions.
+
+    Returns:
+        `(module, {signature_name: concrete_function})`.
+    """
+    import tensorflow as tf
+
+    from tfzoo.layers import runtime_checks
+
+    shapes = cache_shapes(causal_lm.backbone, max_tokens)
+
+    def make(name, steps):
+        specs = [
+            tf.TensorSpec((1, steps), tf.int32, name="tokens"),
+            tf.TensorSpec((steps,), tf.int32, name="input_pos"),
+        ] + [tf.TensorSpec(shape, tf.float32, name=name) for name, shape in shapes.items()]
+
+        def fn(tokens, input_pos, *caches):
+            return _step(causal_lm, tokens, input_pos, dict(zip(shapes, caches)), max_tokens)
+
+        fn.__name__ = name  # the converter keys each signature by its function's name
+        return tf.function(fn, input_signature=specs)
+
+    functions = {f"prefill_{s}": make(f"prefill_{s}", s) for s in prefill_lengths}
+    functions["decode"] = make("decode", 1)
+    with runtime_checks(False):  # TFLite has no assert op
+        concrete = {name: fn.get_concrete_function() for name, fn in functions.items()}
+    module = tf.Module()
+    # The converter finds the initial values only of variables the module tracks.
+    module.weights = [getattr(v, "value", v) for v in causal_lm.variables]
+    for name, fn in functions.items():
+        setattr(module, name, fn)
+    return module, concrete
+
+
+def convert(causal_lm, max_tokens, prefill_lengths):
+    """The float32 TFLite flatbuffer (bytes) of `causal_lm` with LiteRT-LM's conventions."""
+    import tensorflow as tf
+
+    module, concrete = build_module(causal_lm, max_tokens, prefill_lengths)
+    names = list(concrete)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [concrete[n] for n in names], module
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter._experimental_unfold_large_splat_constant = True
+    content = converter.convert()
+    return _rename_signatures(content, names)
+
+
+def _rename_signatures(content, names):
+    """Checks that the file's signatures are `names` (the converter keys them by function)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    found = sorted(Interpreter(model_content=content).get_signature_list())
+    if found != sorted(names):
+        raise RuntimeError(f"The converter wrote signatures {found}, expected {sorted(names)}.")
+    return content
+
+
+def step_reference(causal_lm, tokens, start, max_tokens):
+    """Logits of `tokens` (a list of ids) at positions `start ...` after `start` cached tokens
+    of zeros: a Keras reference for a single call (used in tests)."""
+    cache = causal_lm.init_cache(1, max_tokens)
+    logits, _, _ = causal_lm.call_with_cache(np.array([tokens], "int32"), cache, start)
+    return np.asarray(logits)
