@@ -25,6 +25,7 @@ class Case:
     classes: dict  # tfzoo task (None: backbone) -> transformers class
     pad_id: int = 0
     segments: bool = True
+    segment_input: bool = True  # the tfzoo backbone takes `segment_ids` (ModernBERT does not)
 
 
 _BERT_SIZES = dict(
@@ -143,6 +144,32 @@ FAMILIES = {
         ),
         {None: transformers.DebertaV2Model},
     ),
+    "modernbert": Case(
+        transformers.ModernBertConfig(
+            vocab_size=VOCAB,
+            hidden_size=HIDDEN,
+            num_hidden_layers=4,
+            num_attention_heads=2,
+            intermediate_size=48,
+            max_position_embeddings=MAX_LEN,
+            local_attention=6,  # 3 tokens each side: the sliding window is exercised at seq 12
+            global_attn_every_n_layers=2,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            cls_token_id=1,
+            sep_token_id=2,
+        ),
+        {
+            None: transformers.ModernBertModel,
+            "masked_lm": transformers.ModernBertForMaskedLM,
+            "classification": transformers.ModernBertForSequenceClassification,
+            "token_classification": transformers.ModernBertForTokenClassification,
+            "question_answering": transformers.ModernBertForQuestionAnswering,
+        },
+        segments=False,
+        segment_input=False,
+    ),
 }
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.classes]
 
@@ -159,7 +186,10 @@ def _batch(case, seed=0, batch_size=3, seq=12):
     if case.segments:
         segments[:, seq // 2 :] = 1
         segments *= mask
-    return {"token_ids": ids, "padding_mask": mask, "segment_ids": segments}
+    inputs = {"token_ids": ids, "padding_mask": mask, "segment_ids": segments}
+    if not case.segment_input:
+        del inputs["segment_ids"]
+    return inputs
 
 
 def _hf_outputs(model, inputs, case):
@@ -236,6 +266,7 @@ def _hf_parameter_count(model):
         "electra-small",
         "albert-base",
         "deberta-v3-xsmall",
+        pytest.param("modernbert-base", marks=pytest.mark.slow),
         pytest.param("electra-base", marks=pytest.mark.slow),
         pytest.param("roberta-large", marks=pytest.mark.slow),
         pytest.param("xlm-roberta-base", marks=pytest.mark.slow),
@@ -247,7 +278,9 @@ def test_preset_parameter_counts(name):
     assert model.count_params() == _hf_parameter_count(model)
 
 
-@pytest.mark.parametrize("family", ["roberta", "distilbert", "electra", "albert", "deberta"])
+@pytest.mark.parametrize(
+    "family", ["roberta", "distilbert", "electra", "albert", "deberta", "modernbert"]
+)
 def test_tiny_encoder_classifier_fits_and_round_trips_keras(tmp_path, family):
     import keras
 

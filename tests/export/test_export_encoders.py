@@ -1,7 +1,7 @@
 """The encoder families added after BERT, exported to TFLite int8 and ONNX and verified.
 
 Tiny models (1 layer, hidden 16, 2 heads, vocabulary 64, sequence 16): RoBERTa, DistilBERT and
-ALBERT and DeBERTa-v3 classifiers, ELECTRA's discriminator and BERT's question-answering head (two outputs). `tfzoo.export` runs each artifact
+ALBERT, DeBERTa-v3 and ModernBERT classifiers, ELECTRA's discriminator and BERT's question-answering head (two outputs). `tfzoo.export` runs each artifact
 in its runtime (LiteRT, ONNX Runtime) against Keras before it reports `verified`.
 """
 
@@ -27,6 +27,7 @@ MODELS = {
     "bert_qa": ("bert-tiny", "question_answering", {}),
     "electra": ("electra-small", "replaced_token_detection", {}),
     "deberta": ("deberta-v3-xsmall", "classification", {"num_classes": 3, "position_buckets": 4}),
+    "modernbert": ("modernbert-base", "classification", {"num_classes": 3, "local_window": 4}),
     "albert": ("albert-base", "classification", {"num_classes": 3, "embedding_dim": 8}),
 }
 
@@ -46,6 +47,8 @@ def test_encoder_exports_verify(tmp_path, name, fmt, quantize):
         }
         for _ in range(4)
     ]
+    names = model.backbone.input_names
+    data = [{k: v for k, v in batch.items() if k in names} for batch in data]
     report = export(
         model,
         path,

@@ -21,6 +21,13 @@ from tfzoo.models.electra import ElectraBackbone, ElectraClassifier, ElectraDisc
 from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.modernbert import (
+    ModernBertBackbone,
+    ModernBertClassifier,
+    ModernBertMaskedLM,
+    ModernBertQuestionAnswering,
+    ModernBertTokenClassifier,
+)
 from tfzoo.models.question_answering import QuestionAnswering
 from tfzoo.models.roberta import RobertaBackbone, RobertaClassifier
 from tfzoo.models.sentence_embedding import SentenceEmbedding
@@ -50,6 +57,11 @@ __all__ = [
     "LlamaBackbone",
     "Seq2SeqBackbone",
     "Seq2SeqLM",
+    "ModernBertBackbone",
+    "ModernBertClassifier",
+    "ModernBertMaskedLM",
+    "ModernBertQuestionAnswering",
+    "ModernBertTokenClassifier",
     "QuestionAnswering",
     "RobertaBackbone",
     "RobertaClassifier",

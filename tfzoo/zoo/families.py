@@ -13,13 +13,27 @@ from tfzoo.models import (
     electra,
     gpt,
     llama,
+    modernbert,
     roberta,
     seq2seq,
     vit,
 )
 
 #: The family modules, in the order `list_models()` lists their presets.
-FAMILY_MODULES = (bert, roberta, distilbert, albert, electra, deberta, gpt, llama, seq2seq, vit)
+FAMILY_MODULES = (
+    bert,
+    roberta,
+    distilbert,
+    albert,
+    electra,
+    deberta,
+    modernbert,
+    gpt,
+    llama,
+    modernbert,
+    seq2seq,
+    vit,
+)
 
 #: Family name -> `tfzoo.models.Family`.
 FAMILIES = {module.FAMILY.name: module.FAMILY for module in FAMILY_MODULES}
