@@ -264,12 +264,14 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
 
 def _converter_of(model):
     backbone = getattr(model, "backbone", model)
-    for family in HF_FAMILIES.values():
+    # The most specific family first: the decoder families subclass `LlamaBackbone`.
+    for family in sorted(HF_FAMILIES.values(), key=lambda f: -len(f.backbone.__mro__)):
         if isinstance(backbone, family.backbone):
             return _CONVERTERS[family.name]
     raise ValueError(
-        f"save_pretrained converts tfzoo BERT, GPT and Llama models (backbones or tasks); received "
-        f"a {type(model).__name__}."
+        f"save_pretrained converts tfzoo BERT, GPT and Llama models and Llama's relatives "
+        f"(Mistral, Qwen2, Qwen3, Phi-3, Gemma 1-3, GPT-NeoX), backbones or tasks; received a "
+        f"{type(model).__name__}."
     )
 
 

@@ -36,6 +36,9 @@ class TransformerEncoder(keras.layers.Layer):
             sequence (needs `sliding_window`). Defaults to `"dense"`.
         global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
             are attended by every position (Longformer). Defaults to `0`.
+        attention_args: dict or `None`. More `tfzoo.layers.MultiHeadAttention` arguments for the
+            self-attention (e.g. `query_key_norm`, `logit_soft_cap`, `output_bias`); they
+            override the block's own. Defaults to `None`.
         kernel_initializer: initializer of all kernels.
 
     Call arguments:
@@ -72,6 +75,7 @@ class TransformerEncoder(keras.layers.Layer):
         sliding_window=None,
         attention_implementation="dense",
         global_tokens=0,
+        attention_args=None,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
@@ -110,6 +114,7 @@ class TransformerEncoder(keras.layers.Layer):
         self.sliding_window = sliding_window
         self.attention_implementation = attention_implementation
         self.global_tokens = global_tokens
+        self.attention_args = dict(attention_args or {})
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
@@ -126,7 +131,7 @@ class TransformerEncoder(keras.layers.Layer):
         if self.attention_implementation == "local":
             attention_cls = LocalMultiHeadAttention
             extra = {"global_tokens": self.global_tokens}
-        self.self_attention = attention_cls(
+        args = dict(
             num_heads=self.num_heads,
             head_dim=self.head_dim,
             num_key_value_heads=self.num_key_value_heads,
@@ -141,6 +146,7 @@ class TransformerEncoder(keras.layers.Layer):
             name="self_attention",
             **extra,
         )
+        self.self_attention = attention_cls(**{**args, **self.attention_args})
         self.self_attention.build(input_shape)
         self.self_attention_norm = make_norm(
             self.norm, self.layer_norm_epsilon, "self_attention_norm", self.dtype_policy
@@ -222,6 +228,7 @@ class TransformerEncoder(keras.layers.Layer):
                 "sliding_window": self.sliding_window,
                 "attention_implementation": self.attention_implementation,
                 "global_tokens": self.global_tokens,
+                "attention_args": self.attention_args,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )

@@ -33,3 +33,21 @@ class Family:
     tasks: dict
     presets: dict
     converters: dict = dataclasses.field(default_factory=dict)
+
+
+def decoder_family(name, backbone, presets, hugging_face):
+    """The `Family` of a decoder-only family: `causal_lm` task, a Hugging Face converter."""
+    from tfzoo.models.causal_lm import CausalLM
+
+    return Family(
+        name=name,
+        backbone=backbone,
+        tasks={"causal_lm": CausalLM},
+        presets=presets,
+        converters={"hugging_face": hugging_face},
+    )
+
+
+def preset(description, published_parameters=None, **config):
+    """One preset entry: the backbone arguments `config`, a description, the published count."""
+    return dict(config=config, description=description, published_parameters=published_parameters)

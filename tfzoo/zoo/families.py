@@ -5,10 +5,38 @@ Adding a family: a folder `tfzoo/models/<family>/` whose `__init__.py` declares
 docs/contributing.md).
 """
 
-from tfzoo.models import bert, gpt, llama, seq2seq, vit
+from tfzoo.models import (
+    bert,
+    gemma,
+    gemma2,
+    gemma3,
+    gpt,
+    gpt_neox,
+    llama,
+    mistral,
+    phi3,
+    qwen2,
+    qwen3,
+    seq2seq,
+    vit,
+)
 
 #: The family modules, in the order `list_models()` lists their presets.
-FAMILY_MODULES = (bert, gpt, llama, seq2seq, vit)
+FAMILY_MODULES = (
+    bert,
+    gpt,
+    llama,
+    mistral,
+    qwen2,
+    qwen3,
+    phi3,
+    gemma,
+    gemma2,
+    gemma3,
+    gpt_neox,
+    seq2seq,
+    vit,
+)
 
 #: Family name -> `tfzoo.models.Family`.
 FAMILIES = {module.FAMILY.name: module.FAMILY for module in FAMILY_MODULES}
