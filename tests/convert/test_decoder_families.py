@@ -66,12 +66,50 @@ FAMILIES = {
     ),
     "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=16, tie_word_embeddings=True)),
     "phi3": ("Phi3Config", "Phi3ForCausalLM", dict(sliding_window=6, tie_word_embeddings=False)),
+    "gemma": ("GemmaConfig", "GemmaForCausalLM", dict(head_dim=16)),
+    "gemma2": (
+        "Gemma2Config",
+        "Gemma2ForCausalLM",
+        dict(
+            head_dim=16,
+            sliding_window=4,
+            query_pre_attn_scalar=12,
+            attn_logit_softcapping=2.0,
+            final_logit_softcapping=3.0,
+        ),
+    ),
+    "gemma3": (
+        "Gemma3TextConfig",
+        "Gemma3ForCausalLM",
+        dict(
+            head_dim=16,
+            num_hidden_layers=3,
+            sliding_window=4,
+            layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+            query_pre_attn_scalar=12,
+            rope_parameters={
+                "full_attention": dict(rope_type="linear", factor=2.0, rope_theta=50000.0),
+                "sliding_attention": dict(rope_type="default", rope_theta=100.0),
+            },
+        ),
+    ),
+    "gpt_neox": (
+        "GPTNeoXConfig",
+        "GPTNeoXForCausalLM",
+        dict(num_key_value_heads=None, rotary_pct=0.5, hidden_act="gelu"),
+    ),
+    "gpt_neox-sequential": (
+        "GPTNeoXConfig",
+        "GPTNeoXForCausalLM",
+        dict(num_key_value_heads=None, rotary_pct=0.25, use_parallel_residual=False),
+    ),
 }
 
 
 def _config(name, **overrides):
     config_cls, _, extra = FAMILIES[name]
-    return getattr(transformers, config_cls)(**{**COMMON, **extra, **overrides})
+    args = {k: v for k, v in {**COMMON, **extra, **overrides}.items() if v is not None}
+    return getattr(transformers, config_cls)(**args)
 
 
 def _hf_logits(hf, inputs):
