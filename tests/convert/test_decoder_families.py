@@ -108,7 +108,8 @@ FAMILIES = {
 
 def _config(name, **overrides):
     config_cls, _, extra = FAMILIES[name]
-    args = {k: v for k, v in {**COMMON, **extra, **overrides}.items() if v is not None}
+    args = {**COMMON, **extra, **overrides}
+    args = {k: v for k, v in args.items() if v is not None or k not in extra}  # None: drop it
     return getattr(transformers, config_cls)(**args)
 
 
@@ -127,20 +128,34 @@ def converted(request, tmp_path_factory):
     return name, hf, model, path
 
 
-def test_logits_match_on_padded_batch(converted):
-    name, hf, model, _ = converted
+def test_logits_save_round_trip_and_shape_error(converted):
+    name, hf, model, path = converted
     inputs = batch(seed=1, seq=12, vocab=VOCAB, segments=False)
     diff = max_diff_valid(model(inputs), _hf_logits(hf, inputs), inputs["padding_mask"])
     print(f"{name}: logits max |diff| {diff:.2e}")
     assert diff <= ATOL
 
+    # tfzoo -> save_pretrained -> transformers: the same logits.
+    save_pretrained(model, path / "back")
+    config = json.loads((path / "back" / "config.json").read_text())
+    assert config["architectures"] == [FAMILIES[name][1]]
+    back = transformers.AutoModelForCausalLM.from_pretrained(path / "back").eval()
+    diff = max_diff_valid(model(inputs), _hf_logits(back, inputs), inputs["padding_mask"])
+    print(f"{name}: tfzoo -> save_pretrained -> transformers logits max |diff| {diff:.2e}")
+    assert diff <= ATOL
+
+    # A config that disagrees with the weights: the error names the tensor.
+    config = json.loads((path / "hf" / "config.json").read_text())
+    config["intermediate_size"] += 8
+    (path / "hf" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"Tensor '[\w.]*mlp[\w.]*' in .* has shape"):
+        from_pretrained(path / "hf", task="causal_lm")
+
 
 def test_greedy_tokens_match_with_cache(converted):
     name, hf, model, _ = converted
     prompts = np.random.RandomState(2).randint(1, VOCAB, (2, 7)).astype("int32")
-    ours = model.generate(prompts, max_new_tokens=NEW_TOKENS, end_token_id=(), jit_compile=False)[
-        "token_ids"
-    ]
+    ours = model.generate(prompts, max_new_tokens=NEW_TOKENS, end_token_id=(), jit_compile=False)
     with torch.no_grad():
         ref = hf.generate(
             torch.tensor(prompts, dtype=torch.long),
@@ -149,25 +164,139 @@ def test_greedy_tokens_match_with_cache(converted):
             min_new_tokens=NEW_TOKENS,
             do_sample=False,
         ).numpy()
-    np.testing.assert_array_equal(ours, ref)
+    np.testing.assert_array_equal(ours["token_ids"], ref)
 
 
-def test_save_pretrained_loads_in_transformers(converted):
-    name, _, model, path = converted
-    save_pretrained(model, path / "back")
-    config = json.loads((path / "back" / "config.json").read_text())
-    assert config["architectures"] == [FAMILIES[name][1]]
-    hf = transformers.AutoModelForCausalLM.from_pretrained(path / "back").eval()
-    inputs = batch(seed=3, seq=10, vocab=VOCAB, segments=False)
+# Options of the tiny tfzoo-built models, beyond each family's defaults.
+BUILT = {
+    "llama": {},
+    "mistral": dict(sliding_window=5),
+    "qwen2": {},
+    "qwen3": dict(head_dim=16, tie_word_embeddings=True),
+    "phi3": {},
+    "gemma": dict(head_dim=16, tie_word_embeddings=True),
+    "gemma2": dict(
+        head_dim=16,
+        tie_word_embeddings=True,
+        sliding_window=4,
+        layer_types=["sliding_attention", "full_attention"],
+        attention_logit_soft_cap=2.0,
+        final_logit_soft_cap=3.0,
+        query_scale_dim=12,
+    ),
+    "gemma3": dict(
+        head_dim=16,
+        tie_word_embeddings=True,
+        sliding_window=4,
+        layer_types=["sliding_attention", "full_attention"],
+        local_rope_max_wavelength=100.0,
+    ),
+    "gpt_neox": dict(num_key_value_heads=4),
+}
+
+
+@pytest.mark.parametrize("family", sorted(BUILT))
+def test_tfzoo_built_model_saves_for_transformers(tmp_path, family):
+    """A model built in tfzoo (not read from transformers) writes a config transformers
+    rebuilds exactly: every family default reaches config.json."""
+    from tests.convert.test_hugging_face import _randomize
+    from tfzoo.models import CausalLM
+    from tfzoo.zoo import FAMILIES as ZOO
+
+    args = dict(vocabulary_size=VOCAB, num_layers=2, num_heads=4, num_key_value_heads=2)
+    args.update(hidden_dim=32, intermediate_dim=64, max_sequence_length=MAX_LEN)
+    backbone = ZOO[family].backbone(**{**args, **BUILT[family]})
+    model = CausalLM(backbone)
+    _randomize(model)
+    save_pretrained(model, tmp_path)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    assert sum(p.numel() for p in hf.parameters()) == model.count_params()
+    inputs = batch(seed=4, seq=10, vocab=VOCAB, segments=False)
     diff = max_diff_valid(model(inputs), _hf_logits(hf, inputs), inputs["padding_mask"])
-    print(f"{name}: tfzoo -> save_pretrained -> transformers logits max |diff| {diff:.2e}")
+    print(f"tfzoo-built {family} -> transformers logits max |diff| {diff:.2e}")
     assert diff <= ATOL
 
 
-def test_shape_mismatch_names_the_tensor(converted):
-    _, _, _, path = converted
-    config = json.loads((path / "hf" / "config.json").read_text())
-    config["intermediate_size"] += 8
-    (path / "hf" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"Tensor '[\w.]*mlp[\w.]*' in .* has shape"):
-        from_pretrained(path / "hf", task="causal_lm")
+# --- presets: published parameter counts ----------------------------------------------------
+
+DECODER_FAMILIES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "gpt_neox",
+)
+PRESETS = [
+    name
+    for name in __import__("tfzoo").list_models()
+    if __import__("tfzoo").get_config(name)["family"] in DECODER_FAMILIES
+    and __import__("tfzoo").get_config(name)["published_parameters"] is not None
+]
+# Presets whose blocks are small enough to build with their real widths (one and two layers).
+_BUILD_LIMIT = 50_000_000
+
+
+def _stand_in(name):
+    """The backbone's attributes for a preset, without building it (for `hf_config`)."""
+    import inspect
+
+    import tfzoo
+    from tfzoo.models.llama.llama_backbone import OPTION_DEFAULTS
+    from tfzoo.zoo import FAMILIES
+
+    entry = tfzoo.get_config(name)
+    family = FAMILIES[entry["family"]]
+    signature = inspect.signature(family.backbone.__init__).parameters
+    attrs = {k: p.default for k, p in signature.items() if p.default is not inspect.Parameter.empty}
+    attrs.update(OPTION_DEFAULTS, **family.backbone.FAMILY_DEFAULTS, **entry["config"])
+    attrs["head_dim"] = attrs["head_dim"] or attrs["hidden_dim"] // attrs["num_heads"]
+    attrs["num_key_value_heads"] = attrs.get("num_key_value_heads") or attrs["num_heads"]
+    return family, type("StandIn", (), attrs)()
+
+
+def _hf_meta_count(name):
+    """Parameters of the `transformers` model of the preset's config (meta device: no memory)."""
+    family, stand_in = _stand_in(name)
+    converter = family.converters["hugging_face"]
+    architecture = next(a for a, task in converter.ARCHITECTURES.items() if task == "causal_lm")
+    config = converter.hf_config(stand_in, architecture)
+    config_cls = transformers.AutoConfig.for_model(converter.MODEL_TYPE).__class__
+    with torch.device("meta"):
+        hf = getattr(transformers, architecture)(config_cls(**config))
+    return sum(p.numel() for p in hf.parameters())
+
+
+def _tfzoo_count(name):
+    """`count_params` of the tfzoo `CausalLM`, built with 1 and 2 blocks and 8 token ids at the
+    preset's real widths, extrapolated (linear in layers and vocabulary)."""
+    import tfzoo
+    from tfzoo.models import CausalLM
+
+    config = tfzoo.get_config(name)["config"]
+    backbone_cls = _stand_in(name)[0].backbone
+    layers, vocab = config["num_layers"], config["vocabulary_size"]
+    counts = []
+    for n in (1, 2):
+        extra = dict(num_layers=n, vocabulary_size=8)
+        if config.get("layer_types"):
+            extra["layer_types"] = config["layer_types"][:n]
+        counts.append(CausalLM(backbone_cls(**{**config, **extra})).count_params())
+    per_vocab = config["hidden_dim"] * (1 if config.get("tie_word_embeddings") else 2)
+    return counts[0] + (layers - 1) * (counts[1] - counts[0]) + (vocab - 8) * per_vocab
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_parameter_count_is_published(name):
+    import tfzoo
+
+    published = tfzoo.get_config(name)["published_parameters"]
+    reference = _hf_meta_count(name)
+    assert reference == published, f"{name}: transformers counts {reference}, published {published}"
+    family, s = _stand_in(name)
+    per_layer = 4 * s.hidden_dim * s.num_heads * s.head_dim + 3 * s.hidden_dim * s.intermediate_dim
+    if per_layer <= _BUILD_LIMIT:
+        assert _tfzoo_count(name) == published

@@ -58,6 +58,12 @@ def backbone_of(model):
     return model.backbone if hasattr(model, "backbone") else model
 
 
+def attention_bias(backbone):
+    """Whether the backbone's query/key/value projections have biases."""
+    b = backbone
+    return bool(b.use_bias if b.attention_bias is None else b.attention_bias)
+
+
 def rope_kwargs(params, model_type, default_theta=10000.0):
     """RoPE arguments of `LlamaBackbone` from one Hugging Face RoPE dict.
 

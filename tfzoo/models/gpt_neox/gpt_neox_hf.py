@@ -13,6 +13,8 @@ PREFIX = "gpt_neox."
 ARCHITECTURES = {"GPTNeoXModel": None, "GPTNeoXForCausalLM": "causal_lm"}
 TIED = {"embed_out.weight": "{p}embed_in.weight"}
 IGNORED_SUFFIXES = ("rotary_emb.inv_freq", "attention.bias", "attention.masked_bias")
+# transformers 5 names the head `lm_head` in memory; checkpoints written that way load too.
+LEGACY_SUFFIXES = {"embed_out.weight": "lm_head.weight"}
 LAYOUT = decoder_hf.Layout(
     embed="embed_in.weight",
     final_norm="final_layer_norm",
@@ -57,7 +59,7 @@ def hf_config(model, architecture):
         rotary_pct=b.partial_rotary_factor,
         rotary_emb_base=float(b.rope_max_wavelength),
         use_parallel_residual=b.parallel_residual,
-        attention_bias=bool(b.attention_bias),
+        attention_bias=decoder_hf.attention_bias(b),
         hidden_dropout=b.dropout,
     )
     for key in ("num_key_value_heads", "head_dim", "rms_norm_eps", "sliding_window"):
@@ -66,4 +68,11 @@ def hf_config(model, architecture):
 
 
 def slots(model, prefix):
+    b = decoder_hf.backbone_of(model)
+    if b.num_key_value_heads != b.num_heads:
+        raise ValueError(
+            f"GPT-NeoX has no grouped-query attention, but this model has "
+            f"num_key_value_heads={b.num_key_value_heads} for num_heads={b.num_heads}. Build it "
+            f"with num_key_value_heads=num_heads."
+        )
     return decoder_hf.slots(model, prefix, LAYOUT)

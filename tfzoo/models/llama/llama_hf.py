@@ -25,8 +25,7 @@ def backbone_kwargs(config):
 
 def hf_config(model, architecture):
     """A Hugging Face `config.json` dict describing the tfzoo Llama `model`."""
-    b = decoder_hf.backbone_of(model)
-    bias = b.attention_bias or False
+    bias = decoder_hf.attention_bias(decoder_hf.backbone_of(model))
     return decoder_hf.hf_config(
         model, attention_bias=bias, mlp_bias=False, pretraining_tp=1, sliding_window=None
     )

@@ -24,7 +24,9 @@ def backbone_kwargs(config):
 
 def hf_config(model, architecture):
     b = decoder_hf.backbone_of(model)
-    return decoder_hf.hf_config(model, attention_bias=bool(b.attention_bias), **window_config(b))
+    return decoder_hf.hf_config(
+        model, attention_bias=decoder_hf.attention_bias(b), **window_config(b)
+    )
 
 
 def slots(model, prefix):
