@@ -206,6 +206,8 @@ def test_tfzoo_built_model_saves_for_transformers(tmp_path, family):
     args = dict(vocabulary_size=VOCAB, num_layers=2, num_heads=4, num_key_value_heads=2)
     args.update(hidden_dim=32, intermediate_dim=64, max_sequence_length=MAX_LEN)
     backbone = ZOO[family].backbone(**{**args, **BUILT[family]})
+    config = backbone.get_config()
+    assert type(backbone).from_config(config).get_config() == config
     model = CausalLM(backbone)
     _randomize(model)
     save_pretrained(model, tmp_path)

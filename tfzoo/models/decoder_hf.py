@@ -237,3 +237,41 @@ def slots(model, prefix, layout):
         # The head (vocab, hidden) is an nn.Linear; tfzoo's reverse kernel is (hidden, vocab).
         table.append(S.linear(layout.lm_head, embedding.reverse_embeddings))
     return table
+
+
+def converter(model_type, name, layout=None, options=None, config_extra=None, **overrides):
+    """A family's Hugging Face converter (what `tfzoo/convert/hugging_face.py` reads).
+
+    Args:
+        model_type: string. The `config.json` `model_type`.
+        name: string. The architecture stem (`"Mistral"` for `MistralModel` and
+            `MistralForCausalLM`), also used in error messages.
+        layout: `Layout`. The tensor names. Defaults to Llama's.
+        options: function config dict -> extra `LlamaBackbone` arguments.
+        config_extra: function backbone -> extra `config.json` keys.
+        **overrides: converter attributes to replace (e.g. `backbone_kwargs`, `PREFIX`).
+    """
+    import types
+
+    layout = layout or Layout()
+    options = options or (lambda config: {})
+    config_extra = config_extra or (lambda b: {})
+
+    def backbone_kwargs_(config):
+        check_activation(config, "hidden_act", name, ("silu",))
+        return backbone_kwargs(config, name, **options(config))
+
+    attributes = dict(
+        MODEL_TYPE=model_type,
+        PREFIX="model.",
+        ARCHITECTURES={f"{name}Model": None, f"{name}ForCausalLM": "causal_lm"},
+        # With tie_word_embeddings a stored head must equal the embedding (untied: a slot).
+        TIED={layout.lm_head: "{p}" + layout.embed},
+        IGNORED_SUFFIXES=("rotary_emb.inv_freq",),
+        LAYOUT=layout,
+        backbone_kwargs=backbone_kwargs_,
+        hf_config=lambda model, architecture: hf_config(model, **config_extra(backbone_of(model))),
+        slots=lambda model, prefix: slots(model, prefix, layout),
+    )
+    attributes.update(overrides)
+    return types.SimpleNamespace(**attributes)

@@ -6,41 +6,36 @@ Llama's tensor names. The norms store `w` of the scale `1 + w`, as tfzoo's
 
 from tfzoo.models import decoder_hf
 
-MODEL_TYPE = "gemma"
-PREFIX = "model."
-ARCHITECTURES = {"GemmaModel": None, "GemmaForCausalLM": "causal_lm"}
-TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
 # Gemma configs name the GeGLU activation either way; "gelu" there means the tanh form.
 _GELU_TANH = ("gelu_pytorch_tanh", "gelu", "gelu_new")
 
 
-def gemma_kwargs(config, model_type, **options):
-    """The `LlamaBackbone` arguments of any Gemma generation (Gemma's options plus `options`)."""
-    key = "hidden_activation" if config.get("hidden_activation") else "hidden_act"
-    decoder_hf.check_activation(config, key, model_type, _GELU_TANH)
-    if config.get("use_bidirectional_attention"):
-        raise ValueError(
-            f"config.json has use_bidirectional_attention=true (an encoder); tfzoo's "
-            f"{model_type} is a causal decoder."
+def gemma_converter(model_type, name, options=None, config_extra=None, **overrides):
+    """The converter of a Gemma generation: Gemma's activation keys and checks."""
+    options = options or (lambda config: {})
+    config_extra = config_extra or (lambda b: {})
+
+    def backbone_kwargs(config):
+        key = "hidden_activation" if config.get("hidden_activation") else "hidden_act"
+        decoder_hf.check_activation(config, key, name, _GELU_TANH)
+        if config.get("use_bidirectional_attention"):
+            raise ValueError(
+                f"config.json has use_bidirectional_attention=true (an encoder); tfzoo's "
+                f"{name} is a causal decoder."
+            )
+        tied = bool(config.get("tie_word_embeddings", True))
+        return decoder_hf.backbone_kwargs(
+            config, name, **{"tie_word_embeddings": tied, **options(config)}
         )
-    options.setdefault("tie_word_embeddings", bool(config.get("tie_word_embeddings", True)))
-    return decoder_hf.backbone_kwargs(config, model_type, **options)
 
+    def hf_config(model, architecture):
+        extra = config_extra(decoder_hf.backbone_of(model))
+        act = "gelu_pytorch_tanh"
+        return decoder_hf.hf_config(model, hidden_activation=act, hidden_act=act, **extra)
 
-def gemma_config(model, **extra):
-    return decoder_hf.hf_config(
-        model, hidden_activation="gelu_pytorch_tanh", hidden_act="gelu_pytorch_tanh", **extra
+    return decoder_hf.converter(
+        model_type, name, backbone_kwargs=backbone_kwargs, hf_config=hf_config, **overrides
     )
 
 
-def backbone_kwargs(config):
-    return gemma_kwargs(config, "Gemma")
-
-
-def hf_config(model, architecture):
-    return gemma_config(model)
-
-
-def slots(model, prefix):
-    return decoder_hf.slots(model, prefix, decoder_hf.Layout())
+CONVERTER = gemma_converter("gemma", "Gemma")

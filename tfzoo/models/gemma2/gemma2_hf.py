@@ -2,17 +2,12 @@
 
 Four norms per block: `input_layernorm` and `pre_feedforward_layernorm` before attention and
 feed-forward, `post_attention_layernorm` and `post_feedforward_layernorm` on their outputs
-(note: in Llama `post_attention_layernorm` is the feed-forward's input norm).
+(in Llama, `post_attention_layernorm` is the feed-forward's input norm).
 """
 
 from tfzoo.models import decoder_hf
-from tfzoo.models.gemma.gemma_hf import gemma_config, gemma_kwargs
+from tfzoo.models.gemma.gemma_hf import gemma_converter
 
-MODEL_TYPE = "gemma2"
-PREFIX = "model."
-ARCHITECTURES = {"Gemma2Model": None, "Gemma2ForCausalLM": "causal_lm"}
-TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
 LAYOUT = decoder_hf.Layout(
     norms=(
         ("input_layernorm", "self_attention_norm"),
@@ -24,7 +19,7 @@ LAYOUT = decoder_hf.Layout(
 
 
 def local_global_kwargs(config):
-    """Sliding window, layer types and attention scale of Gemma 2 and 3."""
+    """Sliding window, layer types, attention scale and soft-capping of Gemma 2 and 3."""
     layers = config["num_hidden_layers"]
     types = config.get("layer_types") or [
         "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(layers)
@@ -48,13 +43,10 @@ def local_global_config(b):
     )
 
 
-def backbone_kwargs(config):
-    return gemma_kwargs(config, "Gemma 2", **local_global_kwargs(config))
-
-
-def hf_config(model, architecture):
-    return gemma_config(model, **local_global_config(decoder_hf.backbone_of(model)))
-
-
-def slots(model, prefix):
-    return decoder_hf.slots(model, prefix, LAYOUT)
+CONVERTER = gemma_converter(
+    "gemma2",
+    "Gemma2",
+    options=local_global_kwargs,
+    config_extra=local_global_config,
+    layout=LAYOUT,
+)

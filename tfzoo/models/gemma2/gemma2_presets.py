@@ -1,19 +1,13 @@
-"""Gemma 2 presets (Gemma team, 2024)."""
+"""Gemma 2 presets (Gemma team, 2024). `dims`: `family.DECODER_DIMS`."""
 
-from tfzoo.models.family import preset
+from tfzoo.models.family import decoder_preset
 
 GEMMA2_PRESETS = {
-    "gemma-2-2b": preset(
+    "gemma-2-2b": decoder_preset(
         "Gemma-2-2B shape: L26/H2304, GQA 8:4, head_dim 256, local/global layers, soft-capping",
         2_614_341_888,
-        vocabulary_size=256000,
-        num_layers=26,
-        hidden_dim=2304,
-        num_heads=8,
-        num_key_value_heads=4,
+        (26, 2304, 8, 4, 9216, 256000, 8192),
         head_dim=256,
-        intermediate_dim=9216,
-        max_sequence_length=8192,
         layer_norm_epsilon=1e-6,
         tie_word_embeddings=True,
         sliding_window=4096,

@@ -7,17 +7,11 @@ holds a `full_attention` and a `sliding_attention` entry (older configs: `rope_t
 """
 
 from tfzoo.models import decoder_hf
-from tfzoo.models.gemma.gemma_hf import gemma_config, gemma_kwargs
+from tfzoo.models.gemma.gemma_hf import gemma_converter
 from tfzoo.models.gemma2.gemma2_hf import LAYOUT, local_global_config, local_global_kwargs
 
-MODEL_TYPE = "gemma3_text"
-PREFIX = "model."
-ARCHITECTURES = {"Gemma3TextModel": None, "Gemma3ForCausalLM": "causal_lm"}
-TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
 
-
-def _rope(config):
+def _options(config):
     params = config.get("rope_parameters") or {}
     full = dict(params.get("full_attention") or {})
     local = dict(params.get("sliding_attention") or {})
@@ -27,21 +21,22 @@ def _rope(config):
     local.setdefault("rope_theta", config.get("rope_local_base_freq", 10_000.0))
     if (local.get("rope_type") or "default") != "default":
         raise ValueError("config.json scales the local layers' RoPE; tfzoo's Gemma 3 cannot.")
-    kwargs = decoder_hf.rope_kwargs(full, "Gemma 3")
+    kwargs = dict(local_global_kwargs(config), **decoder_hf.rope_kwargs(full, "Gemma 3"))
     kwargs["local_rope_max_wavelength"] = float(local["rope_theta"])
     return kwargs
 
 
-def backbone_kwargs(config):
-    return gemma_kwargs(config, "Gemma 3", **local_global_kwargs(config), **_rope(config))
-
-
-def hf_config(model, architecture):
-    b = decoder_hf.backbone_of(model)
+def _config(b):
     local = {"rope_type": "default", "rope_theta": float(b.local_rope_max_wavelength or 10000.0)}
     rope = {"full_attention": decoder_hf.rope_config(b), "sliding_attention": local}
-    return gemma_config(model, rope_parameters=rope, rope_scaling=None, **local_global_config(b))
+    return dict(local_global_config(b), rope_parameters=rope, rope_scaling=None)
 
 
-def slots(model, prefix):
-    return decoder_hf.slots(model, prefix, LAYOUT)
+CONVERTER = gemma_converter(
+    "gemma3_text",
+    "Gemma3",
+    options=_options,
+    config_extra=_config,
+    ARCHITECTURES={"Gemma3TextModel": None, "Gemma3ForCausalLM": "causal_lm"},
+    layout=LAYOUT,
+)

@@ -8,13 +8,6 @@ head_dim)`); the LM head is `embed_out`, outside the `gpt_neox.` prefix. RoPE ro
 
 from tfzoo.models import decoder_hf
 
-MODEL_TYPE = "gpt_neox"
-PREFIX = "gpt_neox."
-ARCHITECTURES = {"GPTNeoXModel": None, "GPTNeoXForCausalLM": "causal_lm"}
-TIED = {"embed_out.weight": "{p}embed_in.weight"}
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq", "attention.bias", "attention.masked_bias")
-# transformers 5 names the head `lm_head` in memory; checkpoints written that way load too.
-LEGACY_SUFFIXES = {"embed_out.weight": "lm_head.weight"}
 LAYOUT = decoder_hf.Layout(
     embed="embed_in.weight",
     final_norm="final_layer_norm",
@@ -25,17 +18,16 @@ LAYOUT = decoder_hf.Layout(
     output="dense",
     ffn={"up": "dense_h_to_4h", "down": "dense_4h_to_h"},
 )
+_ACTIVATIONS = ("gelu", "gelu_new", "gelu_fast", "relu")
 
 
 def backbone_kwargs(config):
-    act = decoder_hf.check_activation(
-        config, "hidden_act", "GPT-NeoX", ("gelu", "gelu_new", "gelu_fast", "relu")
-    )
+    act = decoder_hf.check_activation(config, "hidden_act", "GPT-NeoX", _ACTIVATIONS)
     rope = decoder_hf.rope_params(config)
     rope.setdefault("rope_theta", config.get("rotary_emb_base", 10000.0))
     factor = rope.get("partial_rotary_factor", config.get("rotary_pct", 0.25))
     bias = bool(config.get("attention_bias", True))
-    kwargs = decoder_hf.backbone_kwargs(
+    return decoder_hf.backbone_kwargs(
         dict(config, attention_bias=False, rms_norm_eps=config.get("layer_norm_eps", 1e-5)),
         "GPT-NeoX",
         activation=act,
@@ -45,7 +37,6 @@ def backbone_kwargs(config):
         attention_output_bias=bias,
         **decoder_hf.rope_kwargs(rope, "GPT-NeoX"),
     )
-    return kwargs
 
 
 def hf_config(model, architecture):
@@ -54,7 +45,6 @@ def hf_config(model, architecture):
     config = decoder_hf.hf_config(
         model,
         layer_norm_eps=b.layer_norm_epsilon,
-        hidden_act=decoder_hf.ACTIVATIONS_BACK[b.activation],
         rope_parameters=rope,
         rotary_pct=b.partial_rotary_factor,
         rotary_emb_base=float(b.rope_max_wavelength),
@@ -76,3 +66,17 @@ def slots(model, prefix):
             f"with num_key_value_heads=num_heads."
         )
     return decoder_hf.slots(model, prefix, LAYOUT)
+
+
+CONVERTER = decoder_hf.converter(
+    "gpt_neox",
+    "GPTNeoX",
+    layout=LAYOUT,
+    PREFIX="gpt_neox.",
+    IGNORED_SUFFIXES=("rotary_emb.inv_freq", "attention.bias", "attention.masked_bias"),
+    # transformers 5 names the head `lm_head` in memory; checkpoints written that way load too.
+    LEGACY_SUFFIXES={"embed_out.weight": "lm_head.weight"},
+    backbone_kwargs=backbone_kwargs,
+    hf_config=hf_config,
+    slots=slots,
+)

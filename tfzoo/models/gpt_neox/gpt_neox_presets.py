@@ -1,18 +1,13 @@
 """Pythia presets (Biderman et al., 2023), GPT-NeoX architecture."""
 
-from tfzoo.models.family import preset
+from tfzoo.models.family import decoder_preset
 
 
 def _pythia(layers, hidden, heads, params):
-    return preset(
+    return decoder_preset(
         f"Pythia shape: L{layers}/H{hidden}, {heads} heads, rotary on 25% of each head",
         params,
-        vocabulary_size=50304,
-        num_layers=layers,
-        hidden_dim=hidden,
-        num_heads=heads,
-        num_key_value_heads=heads,
-        intermediate_dim=4 * hidden,
+        (layers, hidden, heads, heads, 4 * hidden, 50304, 2048),
         layer_norm_epsilon=1e-5,
     )
 

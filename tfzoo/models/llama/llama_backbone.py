@@ -217,3 +217,21 @@ class LlamaBackbone(DecoderBackbone):
         )
         config.update({k: v for k, v in self.options.items() if v != OPTION_DEFAULTS[k]})
         return config
+
+
+def relative_backbone(name, doc, base=LlamaBackbone, **defaults):
+    """A registered `LlamaBackbone` subclass called `name` whose options default to `defaults`.
+
+    Each Llama-derived family (Mistral, Qwen, Phi-3, Gemma, GPT-NeoX) is one: the same code,
+    its architecture as default arguments, its own class so that `save_pretrained` knows the
+    checkpoint format. `base`: a family to extend (Gemma 2 extends Gemma).
+    """
+    defaults = {**base.FAMILY_DEFAULTS, **defaults}
+    fixed = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
+    attributes = {
+        "__doc__": f"{doc}\n\n    `tfzoo.models.LlamaBackbone` (same arguments) with the defaults: {fixed}.",
+        "__module__": base.__module__,
+        "FAMILY_DEFAULTS": defaults,
+    }
+    cls = type(name, (base,), attributes)
+    return keras.saving.register_keras_serializable(package="tfzoo")(cls)

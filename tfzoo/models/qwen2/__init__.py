@@ -2,10 +2,16 @@
 converter."""
 
 from tfzoo.models.family import decoder_family
-from tfzoo.models.qwen2 import qwen2_hf
-from tfzoo.models.qwen2.qwen2_backbone import Qwen2Backbone
+from tfzoo.models.llama.llama_backbone import relative_backbone
+from tfzoo.models.qwen2.qwen2_hf import CONVERTER
 from tfzoo.models.qwen2.qwen2_presets import QWEN2_PRESETS
 
-FAMILY = decoder_family("qwen2", Qwen2Backbone, QWEN2_PRESETS, qwen2_hf)
+Qwen2Backbone = relative_backbone(
+    "Qwen2Backbone",
+    "Qwen2 and Qwen2.5 (Qwen team, 2024): Llama with query/key/value biases.",
+    attention_bias=True,
+    attention_output_bias=False,
+)
+FAMILY = decoder_family("qwen2", Qwen2Backbone, QWEN2_PRESETS, CONVERTER)
 
 __all__ = ["FAMILY", "QWEN2_PRESETS", "Qwen2Backbone"]

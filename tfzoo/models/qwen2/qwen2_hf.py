@@ -1,16 +1,8 @@
-"""Hugging Face Qwen2 / Qwen2.5 (`Qwen2Model`, `Qwen2ForCausalLM`) <-> `tfzoo.models.Qwen2Backbone`.
-
+"""Hugging Face Qwen2 / Qwen2.5 (`Qwen2Model`, `Qwen2ForCausalLM`) <-> `tfzoo.models.Qwen2Backbone`:
 Llama's tensor names plus `q_proj`/`k_proj`/`v_proj` biases. With `use_sliding_window`, the
-layers that `layer_types` marks `sliding_attention` use the window.
-"""
+layers `layer_types` marks `sliding_attention` use the window."""
 
 from tfzoo.models import decoder_hf
-
-MODEL_TYPE = "qwen2"
-PREFIX = "model."
-ARCHITECTURES = {"Qwen2Model": None, "Qwen2ForCausalLM": "causal_lm"}
-TIED = {"lm_head.weight": "{p}embed_tokens.weight"}
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
 
 
 def window_kwargs(config):
@@ -27,14 +19,6 @@ def window_config(b):
     return dict(use_sliding_window=True, sliding_window=b.sliding_window, layer_types=types)
 
 
-def backbone_kwargs(config):
-    decoder_hf.check_activation(config, "hidden_act", "Qwen2", ("silu",))
-    return decoder_hf.backbone_kwargs(config, "Qwen2", **window_kwargs(config))
-
-
-def hf_config(model, architecture):
-    return decoder_hf.hf_config(model, **window_config(decoder_hf.backbone_of(model)))
-
-
-def slots(model, prefix):
-    return decoder_hf.slots(model, prefix, decoder_hf.Layout())
+CONVERTER = decoder_hf.converter(
+    "qwen2", "Qwen2", options=window_kwargs, config_extra=window_config
+)
