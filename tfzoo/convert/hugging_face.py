@@ -2,7 +2,7 @@
 
 Reads and writes `config.json` + safetensors only (never pickles, never downloads). Each family
 that declares a `"hugging_face"` converter (`tfzoo/models/bert/bert_hf.py`, `gpt/gpt_hf.py`,
-`llama/llama_hf.py`) gives one slot table, walked here in both directions; a checkpoint is
+`llama/llama_hf.py` and the other decoders' `CONVERTER`) gives one slot table, walked here in both directions; a checkpoint is
 matched to its family by `architectures`, else by `model_type`.
 """
 
@@ -187,7 +187,9 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     `config.json` that holds one, is read with the `gguf` package and dequantized to float32
     (see `tfzoo.convert.gguf`; GGUF architecture `llama`). Supported: BERT (`BertModel`, `BertForMaskedLM`,
     `BertForPreTraining`, `BertForSequenceClassification`, `BertForTokenClassification`),
-    GPT-2 (`GPT2Model`, `GPT2LMHeadModel`) and Llama (`LlamaModel`, `LlamaForCausalLM`). The
+    GPT-2 (`GPT2Model`, `GPT2LMHeadModel`), Llama (`LlamaModel`, `LlamaForCausalLM`) and its
+    relatives Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2, Gemma 3 text and GPT-NeoX (each
+    `<Name>Model` and `<Name>ForCausalLM`; see docs/interop.md). The
     config's sizes, activation (`gelu` -> exact `gelu`, `gelu_new`/`gelu_pytorch_tanh` ->
     `gelu_tanh`, `relu`), norm epsilon, position table and segment count are honoured.
 
