@@ -302,3 +302,14 @@ def test_preset_parameter_count_is_published(name):
     per_layer = 4 * s.hidden_dim * s.num_heads * s.head_dim + 3 * s.hidden_dim * s.intermediate_dim
     if per_layer <= _BUILD_LIMIT:
         assert _tfzoo_count(name) == published
+
+
+def test_unknown_model_type_lists_the_decoder_families(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mamba", "vocab_size": 8}))
+    with pytest.raises(ValueError) as error:
+        from_pretrained(tmp_path)
+    message = str(error.value)
+    assert "\n" not in message and "model_type='mamba'" in message
+    for model_type in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2"):
+        assert f"'{model_type}'" in message
+    assert "'gemma3_text'" in message and "'gpt_neox'" in message
