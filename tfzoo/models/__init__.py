@@ -1,6 +1,7 @@
 """Model families assembled from `tfzoo.layers`: backbones and task heads.
 
-Each family is one folder (`bert/`, `gpt/`, `llama/`, `seq2seq/`, `vit/`) that declares its
+Each family is one folder (`bert/`, `gpt/`, `llama/` and Llama's relatives `mistral/`,
+`qwen2/`, `qwen3/`, `phi3/`, `gemma/`, `gemma2/`, `gemma3/`, `gpt_neox/`, `seq2seq/`, `vit/`) that declares its
 backbone, tasks, presets and checkpoint converters as `FAMILY`; `tfzoo.zoo` reads them.
 """
 
@@ -14,8 +15,16 @@ from tfzoo.models.bert import (
 )
 from tfzoo.models.causal_lm import CausalLM
 from tfzoo.models.family import Family
+from tfzoo.models.gemma import GemmaBackbone
+from tfzoo.models.gemma2 import Gemma2Backbone
+from tfzoo.models.gemma3 import Gemma3Backbone
 from tfzoo.models.gpt import GPTBackbone
+from tfzoo.models.gpt_neox import GPTNeoXBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.mistral import MistralBackbone
+from tfzoo.models.phi3 import Phi3Backbone
+from tfzoo.models.qwen2 import Qwen2Backbone
+from tfzoo.models.qwen3 import Qwen3Backbone
 from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.task import Task
 from tfzoo.models.vit import ViTBackbone, ViTClassifier
@@ -30,7 +39,15 @@ __all__ = [
     "CausalLM",
     "Family",
     "GPTBackbone",
+    "GPTNeoXBackbone",
+    "Gemma2Backbone",
+    "Gemma3Backbone",
+    "GemmaBackbone",
     "LlamaBackbone",
+    "MistralBackbone",
+    "Phi3Backbone",
+    "Qwen2Backbone",
+    "Qwen3Backbone",
     "Seq2SeqBackbone",
     "Seq2SeqLM",
     "Task",
