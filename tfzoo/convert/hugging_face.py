@@ -14,6 +14,7 @@ import numpy as np
 
 from tfzoo.convert import gguf
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
+from tfzoo.models.llama import LlamaBackbone
 from tfzoo.zoo import FAMILIES
 
 # What a family's converter module may leave out, and the value it then has.
@@ -54,6 +55,14 @@ HF_FAMILIES = {
 _CONVERTERS = {f.name: _converter(f) for f in HF_FAMILIES.values()}
 SUPPORTED_ARCHITECTURES = tuple(a for c in _CONVERTERS.values() for a in c.ARCHITECTURES)
 SUPPORTED_MODEL_TYPES = tuple(HF_FAMILIES)
+# How errors list them: the base families, then the decoders built as Llama with options.
+_RELATIVES = [
+    t
+    for t, f in HF_FAMILIES.items()
+    if issubclass(f.backbone, LlamaBackbone) and f.backbone is not LlamaBackbone
+]
+_BASES = [t for t in SUPPORTED_MODEL_TYPES if t not in _RELATIVES]
+MODEL_TYPES_TEXT = f"{_BASES} and Llama's relatives {_RELATIVES}"
 # Absolute tolerance under which a tied tensor stored twice counts as the same tensor.
 _TIED_ATOL = 1e-6
 
@@ -78,7 +87,7 @@ def _family_and_architecture(config, path):
                         f"but architectures={architectures} names the {converter.MODEL_TYPE} "
                         f"architecture {architecture!r}. Fix config.json so both name the same "
                         f"model (model_type={converter.MODEL_TYPE!r} for {architecture}); tfzoo "
-                        f"converts model types {list(SUPPORTED_MODEL_TYPES)}."
+                        f"converts model types {MODEL_TYPES_TEXT}."
                     )
                 return family, architecture
     if architectures:
@@ -92,7 +101,7 @@ def _family_and_architecture(config, path):
         return family, next(iter(_CONVERTERS[family.name].ARCHITECTURES))
     raise ValueError(
         f"{path!r} has model_type={model_type!r} and no supported `architectures`. tfzoo converts "
-        f"model types {list(SUPPORTED_MODEL_TYPES)} (architectures {list(SUPPORTED_ARCHITECTURES)})."
+        f"model types {MODEL_TYPES_TEXT} (architectures {list(SUPPORTED_ARCHITECTURES)})."
     )
 
 
