@@ -2,7 +2,7 @@
 
 Reads and writes `config.json` + safetensors only (never pickles, never downloads). Each family
 that declares a `"hugging_face"` converter (`tfzoo/models/bert/bert_hf.py`, `gpt/gpt_hf.py`,
-`llama/llama_hf.py`) gives one slot table, walked here in both directions; a checkpoint is
+`llama/llama_hf.py` and the other decoders' `CONVERTER`) gives one slot table, walked here in both directions; a checkpoint is
 matched to its family by `architectures`, else by `model_type`.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 from tfzoo.convert import gguf, sentence_transformers
 from tfzoo.convert.checkpoint_io import SafetensorsCheckpoint, read_config, write_checkpoint
 from tfzoo.models import SentenceEmbedding
+from tfzoo.models.llama import LlamaBackbone
 from tfzoo.zoo import FAMILIES
 
 # What a family's converter module may leave out, and the value it then has.
@@ -55,6 +56,14 @@ HF_FAMILIES = {
 _CONVERTERS = {f.name: _converter(f) for f in HF_FAMILIES.values()}
 SUPPORTED_ARCHITECTURES = tuple(a for c in _CONVERTERS.values() for a in c.ARCHITECTURES)
 SUPPORTED_MODEL_TYPES = tuple(HF_FAMILIES)
+# How errors list them: the base families, then the decoders built as Llama with options.
+_RELATIVES = [
+    t
+    for t, f in HF_FAMILIES.items()
+    if issubclass(f.backbone, LlamaBackbone) and f.backbone is not LlamaBackbone
+]
+_BASES = [t for t in SUPPORTED_MODEL_TYPES if t not in _RELATIVES]
+MODEL_TYPES_TEXT = f"{_BASES} and Llama's relatives {_RELATIVES}"
 # Absolute tolerance under which a tied tensor stored twice counts as the same tensor.
 _TIED_ATOL = 1e-6
 
@@ -79,7 +88,7 @@ def _family_and_architecture(config, path):
                         f"but architectures={architectures} names the {converter.MODEL_TYPE} "
                         f"architecture {architecture!r}. Fix config.json so both name the same "
                         f"model (model_type={converter.MODEL_TYPE!r} for {architecture}); tfzoo "
-                        f"converts model types {list(SUPPORTED_MODEL_TYPES)}."
+                        f"converts model types {MODEL_TYPES_TEXT}."
                     )
                 return family, architecture
     if architectures:
@@ -93,7 +102,7 @@ def _family_and_architecture(config, path):
         return family, next(iter(_CONVERTERS[family.name].ARCHITECTURES))
     raise ValueError(
         f"{path!r} has model_type={model_type!r} and no supported `architectures`. tfzoo converts "
-        f"model types {list(SUPPORTED_MODEL_TYPES)} (architectures {list(SUPPORTED_ARCHITECTURES)})."
+        f"model types {MODEL_TYPES_TEXT} (architectures {list(SUPPORTED_ARCHITECTURES)})."
     )
 
 
@@ -188,7 +197,9 @@ def from_pretrained(path, task=None, dtype=None, **task_args):
     `config.json` that holds one, is read with the `gguf` package and dequantized to float32
     (see `tfzoo.convert.gguf`; GGUF architecture `llama`). Supported: BERT (`BertModel`, `BertForMaskedLM`,
     `BertForPreTraining`, `BertForSequenceClassification`, `BertForTokenClassification`),
-    GPT-2 (`GPT2Model`, `GPT2LMHeadModel`) and Llama (`LlamaModel`, `LlamaForCausalLM`). The
+    GPT-2 (`GPT2Model`, `GPT2LMHeadModel`), Llama (`LlamaModel`, `LlamaForCausalLM`) and its
+    relatives Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2, Gemma 3 text and GPT-NeoX (each
+    `<Name>Model` and `<Name>ForCausalLM`; see docs/interop.md). The
     config's sizes, activation (`gelu` -> exact `gelu`, `gelu_new`/`gelu_pytorch_tanh` ->
     `gelu_tanh`, `relu`), norm epsilon, position table and segment count are honoured.
 
@@ -297,13 +308,15 @@ def _finish_sentence_embedding(model, modules, path, dense_given):
 
 def _converter_of(model):
     backbone = getattr(model, "backbone", model)
-    # The most specific family: a RoBERTa backbone is also a BERT backbone (a subclass).
+    # The most specific family first: RoBERTa's backbone subclasses BERT's, the decoder
+    # families' subclass `LlamaBackbone`.
     for family in sorted(HF_FAMILIES.values(), key=lambda f: -len(f.backbone.__mro__)):
         if isinstance(backbone, family.backbone):
             return _CONVERTERS[family.name]
     raise ValueError(
-        f"save_pretrained converts tfzoo BERT, GPT and Llama models (backbones or tasks); received "
-        f"a {type(model).__name__}."
+        f"save_pretrained converts tfzoo BERT, GPT and Llama models and Llama's relatives "
+        f"(Mistral, Qwen2, Qwen3, Phi-3, Gemma 1-3, GPT-NeoX), backbones or tasks; received a "
+        f"{type(model).__name__}."
     )
 
 

@@ -23,7 +23,7 @@ TEMP_OWNER_FILE = ".tfzoo-export-owner.json"
 STALE_TEMP_SECONDS = 24 * 3600
 # Extensions an UNVERIFIED name keeps at its end; any other path (a SavedModel directory)
 # gets `.UNVERIFIED` appended.
-FILE_EXTENSIONS = (".tflite", ".onnx")
+FILE_EXTENSIONS = (".tflite", ".onnx", ".litertlm")
 
 
 class Stage:

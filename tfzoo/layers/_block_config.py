@@ -5,14 +5,17 @@ import keras
 from tfzoo.layers.layer_norm import LayerNorm
 from tfzoo.layers.rms_norm import RMSNorm
 
-NORMS = ("layer_norm", "rms_norm")
+# "rms_norm_unit_offset": RMSNorm scaled by `1 + gamma` (Gemma).
+NORMS = ("layer_norm", "rms_norm", "rms_norm_unit_offset")
 
 
 def make_norm(kind, epsilon, name, dtype):
     if kind == "layer_norm":
         return LayerNorm(epsilon=epsilon, name=name, dtype=dtype)
-    if kind == "rms_norm":
-        return RMSNorm(epsilon=epsilon, name=name, dtype=dtype)
+    if kind in ("rms_norm", "rms_norm_unit_offset"):
+        return RMSNorm(
+            epsilon=epsilon, unit_offset=kind == "rms_norm_unit_offset", name=name, dtype=dtype
+        )
     raise ValueError(f"Unknown norm {kind!r}. Supported: {NORMS}.")
 
 

@@ -3,7 +3,7 @@ import math
 import keras
 from keras import ops
 
-from tfzoo.layers._block_config import clone_initializer
+from tfzoo.layers._block_config import clone_initializer, make_norm
 from tfzoo.layers.alibi import AlibiBias
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
 
@@ -21,6 +21,11 @@ def mask_logits(logits, mask):
     """Replaces masked float32 `logits` by (row min - 30): zero weight, quantization-friendly range."""
     floor = ops.stop_gradient(ops.min(logits, axis=-1, keepdims=True)) - _MASK_MARGIN
     return ops.where(mask, logits, floor)
+
+
+def soft_cap(logits, cap):
+    """`cap * tanh(logits / cap)`: bounds `logits` to (-cap, cap) smoothly (Gemma 2)."""
+    return ops.tanh(logits / cap) * cap
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -45,6 +50,20 @@ class MultiHeadAttention(keras.layers.Layer):
         use_alibi: bool. Add ALiBi biases to the logits. Defaults to `False`.
         sliding_window: int or `None`. If set, each query only sees keys at most
             `sliding_window - 1` positions away (local attention). Defaults to `None`.
+        rotary_frequency_scaling: dict or `None`. Llama-3 RoPE frequency scaling (see
+            `tfzoo.layers.RotaryEmbedding`). Defaults to `None`.
+        partial_rotary_factor: float in (0, 1]. Fraction of each head that RoPE rotates
+            (GPT-NeoX/Pythia: 0.25). Defaults to `1.0`.
+        output_bias: bool or `None`. Bias on the output projection; defaults to `use_bias`
+            (Qwen2 has query/key/value biases and none on the output).
+        query_key_norm: string or `None`. Normalize each query and key head before RoPE with
+            this norm (`"rms_norm"`: Qwen3; `"rms_norm_unit_offset"`: Gemma 3). Defaults to
+            `None`.
+        query_key_norm_epsilon: float. Epsilon of those norms. Defaults to `1e-6`.
+        logit_soft_cap: float or `None`. Logits become `cap * tanh(logits / cap)` (Gemma 2).
+            Defaults to `None`.
+        query_scale_dim: float or `None`. Logits are scaled by `query_scale_dim**-0.5` instead of
+            `head_dim**-0.5` (Gemma's `query_pre_attn_scalar`). Defaults to `None`.
         kernel_initializer: initializer of the projection kernels.
 
     Call arguments:
@@ -89,10 +108,28 @@ class MultiHeadAttention(keras.layers.Layer):
         rotary_scaling_factor=1.0,
         use_alibi=False,
         sliding_window=None,
+        rotary_frequency_scaling=None,
+        partial_rotary_factor=1.0,
+        output_bias=None,
+        query_key_norm=None,
+        query_key_norm_epsilon=1e-6,
+        logit_soft_cap=None,
+        query_scale_dim=None,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not 0.0 < partial_rotary_factor <= 1.0:
+            raise ValueError(
+                f"`partial_rotary_factor` must be in (0, 1]. Received: "
+                f"partial_rotary_factor={partial_rotary_factor}"
+            )
+        for name, value in (
+            ("logit_soft_cap", logit_soft_cap),
+            ("query_scale_dim", query_scale_dim),
+        ):
+            if value is not None and not value > 0:
+                raise ValueError(f"`{name}` must be > 0 or None. Received: {name}={value}")
         if not isinstance(num_heads, int) or num_heads <= 0:
             raise ValueError(f"`num_heads` must be a positive int. Received: num_heads={num_heads}")
         num_key_value_heads = num_key_value_heads or num_heads
@@ -123,6 +160,13 @@ class MultiHeadAttention(keras.layers.Layer):
         self.rotary_scaling_factor = rotary_scaling_factor
         self.use_alibi = use_alibi
         self.sliding_window = sliding_window
+        self.rotary_frequency_scaling = rotary_frequency_scaling
+        self.partial_rotary_factor = float(partial_rotary_factor)
+        self.output_bias = use_bias if output_bias is None else output_bias
+        self.query_key_norm = query_key_norm
+        self.query_key_norm_epsilon = query_key_norm_epsilon
+        self.logit_soft_cap = logit_soft_cap
+        self.query_scale_dim = query_scale_dim
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
@@ -170,7 +214,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense = keras.layers.EinsumDense(
             "abcd,cde->abe",
             output_shape=(None, output_dim),
-            bias_axes="e" if self.use_bias else None,
+            bias_axes="e" if self.output_bias else None,
             name="attention_output",
             kernel_initializer=clone_initializer(self.kernel_initializer),
             **common,
@@ -179,12 +223,24 @@ class MultiHeadAttention(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.rotary = None
         if self.rotary_max_wavelength:
+            rotary_dim = int(self.head_dim * self.partial_rotary_factor)
             self.rotary = RotaryEmbedding(
                 self.rotary_max_wavelength,
                 self.rotary_scaling_factor,
+                frequency_scaling=self.rotary_frequency_scaling,
+                rotary_dim=rotary_dim if rotary_dim < self.head_dim else None,
                 dtype=self.dtype_policy,
                 name="rotary",
             )
+        self.query_norm = self.key_norm = None
+        if self.query_key_norm:
+            head_shape = (None, None, None, self.head_dim)
+            self.query_norm, self.key_norm = (
+                make_norm(self.query_key_norm, self.query_key_norm_epsilon, n, self.dtype_policy)
+                for n in ("query_norm", "key_norm")
+            )
+            self.query_norm.build(head_shape)
+            self.key_norm.build(head_shape)
         self.alibi = AlibiBias(self.num_heads, name="alibi") if self.use_alibi else None
         self.built = True
 
@@ -207,6 +263,8 @@ class MultiHeadAttention(keras.layers.Layer):
         start = 0 if cache_update_index is None else cache_update_index
 
         q = self.query_dense(query)  # (B, Tq, H, D)
+        if self.query_norm is not None:
+            q = self.query_norm(q)
         if self.rotary is not None:
             q = self.rotary(q, start_index=start)
         if cache is not None and cache_update_index is None:
@@ -215,6 +273,8 @@ class MultiHeadAttention(keras.layers.Layer):
         else:
             k = self.key_dense(key)  # (B, Tk, Hkv, D)
             v = self.value_dense(value)
+            if self.key_norm is not None:
+                k = self.key_norm(k)
             if self.rotary is not None:
                 k = self.rotary(k, start_index=start)
             if cache is not None:
@@ -281,13 +341,16 @@ class MultiHeadAttention(keras.layers.Layer):
             key = ops.repeat(key, groups, axis=2)  # (B, Tk, H, D)
             value = ops.repeat(value, groups, axis=2)
         # Scale the query first: smaller logits, no fp16 overflow in the matmul.
-        query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
+        scale_dim = self.query_scale_dim or self.head_dim
+        query = query * ops.cast(1.0 / math.sqrt(scale_dim), query.dtype)
         q = ops.transpose(query, (0, 2, 1, 3))  # (B, H, Tq, D)
         k = ops.transpose(key, (0, 2, 3, 1))  # (B, H, D, Tk)
         v = ops.transpose(value, (0, 2, 1, 3))  # (B, H, Tk, D)
         logits = ops.cast(ops.matmul(q, k), "float32")  # (B, H, Tq, Tk)
         if position_bias is not None:
             logits = logits + ops.cast(position_bias, "float32")
+        if self.logit_soft_cap is not None:
+            logits = soft_cap(logits, self.logit_soft_cap)
         if mask is not None:
             logits = mask_logits(logits, mask)
         probs = ops.softmax(logits, axis=-1)
@@ -310,6 +373,13 @@ class MultiHeadAttention(keras.layers.Layer):
                 "rotary_scaling_factor": self.rotary_scaling_factor,
                 "use_alibi": self.use_alibi,
                 "sliding_window": self.sliding_window,
+                "rotary_frequency_scaling": self.rotary_frequency_scaling,
+                "partial_rotary_factor": self.partial_rotary_factor,
+                "output_bias": self.output_bias,
+                "query_key_norm": self.query_key_norm,
+                "query_key_norm_epsilon": self.query_key_norm_epsilon,
+                "logit_soft_cap": self.logit_soft_cap,
+                "query_scale_dim": self.query_scale_dim,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )

@@ -10,7 +10,8 @@ from tfzoo.layers.transformer_encoder import TransformerEncoder
 class TransformerDecoder(TransformerEncoder):
     """A Transformer decoder block: causal self-attention, optional cross-attention, feed-forward.
 
-    Takes every argument of `tfzoo.layers.TransformerEncoder`, plus `use_cross_attention`. With a
+    Takes every argument of `tfzoo.layers.TransformerEncoder`, plus `use_cross_attention`,
+    `post_norms` and `parallel_residual`. With a
     key/value cache it decodes incrementally: the cache holds the keys and values of every
     position so far, and `cache_update_index` says where the new ones go. The cache is a plain
     tensor updated with `slice_update`, so decoding runs inside an XLA-compiled while loop and in
@@ -19,6 +20,12 @@ class TransformerDecoder(TransformerEncoder):
     Args:
         use_cross_attention: bool. Add attention over `encoder_outputs` (encoder-decoder models).
             Defaults to `False`.
+        post_norms: bool. With `normalize_first`, also normalize the output of the
+            self-attention and of the feed-forward before adding it to the residual stream
+            (Gemma 2 and 3: `x + norm(attn(norm(x)))`). Defaults to `False`.
+        parallel_residual: bool. With `normalize_first`, the feed-forward reads the block's
+            input, not the attention's output: `x + attn(norm1(x)) + ffn(norm2(x))` (GPT-J,
+            GPT-NeoX/Pythia). Defaults to `False`.
         **kwargs: the arguments of `TransformerEncoder`.
 
     Call arguments:
@@ -45,12 +52,37 @@ class TransformerDecoder(TransformerEncoder):
     >>> y = block(np.ones((2, 7, 16), "float32"))
     """
 
-    def __init__(self, num_heads, intermediate_dim, use_cross_attention=False, **kwargs):
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        use_cross_attention=False,
+        post_norms=False,
+        parallel_residual=False,
+        **kwargs,
+    ):
         super().__init__(num_heads, intermediate_dim, **kwargs)
-        self._keep_arguments(locals())
+        if (post_norms or parallel_residual) and not self.normalize_first:
+            raise ValueError(
+                "`post_norms` and `parallel_residual` need pre-norm blocks: pass "
+                "normalize_first=True."
+            )
+        if parallel_residual and use_cross_attention:
+            raise ValueError("`parallel_residual` does not combine with cross-attention.")
+        self.use_cross_attention = use_cross_attention
+        self.post_norms = post_norms
+        self.parallel_residual = parallel_residual
 
     def build(self, input_shape):
         super().build(input_shape)
+        self.self_attention_post_norm = self.feed_forward_post_norm = None
+        if self.post_norms:
+            self.self_attention_post_norm, self.feed_forward_post_norm = (
+                make_norm(self.norm, self.layer_norm_epsilon, name, self.dtype_policy)
+                for name in ("self_attention_post_norm", "feed_forward_post_norm")
+            )
+            self.self_attention_post_norm.build(input_shape)
+            self.feed_forward_post_norm.build(input_shape)
         if self.use_cross_attention:
             self.cross_attention = MultiHeadAttention(
                 num_heads=self.num_heads,
@@ -100,8 +132,12 @@ class TransformerDecoder(TransformerEncoder):
                 "This decoder block has cross-attention: pass `encoder_outputs` (or a "
                 "`cross_attention_cache`)."
             )
+        x = inputs
+        residual = x
+        if self.normalize_first:
+            x = self.self_attention_norm(x)
         result = self.self_attention(
-            self._branch_input(inputs, self.self_attention_norm),
+            x,
             padding_mask=padding_mask,
             attention_mask=attention_mask,
             use_causal_mask=True,
@@ -116,32 +152,63 @@ class TransformerDecoder(TransformerEncoder):
         if self_attention_cache is not None:
             self_attention_cache = result[1]
         scores = result[-1] if return_attention_scores else None
-        update = self.self_attention_dropout(attended, training=training)
-        x = self._add_residual(inputs, update, self.self_attention_norm)
+        if self.self_attention_post_norm is not None:
+            attended = self.self_attention_post_norm(attended)
+        if self.parallel_residual:
+            branch = self.feed_forward(self.feed_forward_norm(inputs), training=training)
+            x = residual + self.self_attention_dropout(attended, training=training) + branch
+            return self._outputs(x, self_attention_cache, None, scores)
+        x = residual + self.self_attention_dropout(attended, training=training)
+        if not self.normalize_first:
+            x = self.self_attention_norm(x)
 
         if self.use_cross_attention:
+            residual = x
+            if self.normalize_first:
+                x = self.cross_attention_norm(x)
             if cross_attention_cache is None and self_attention_cache is not None:
                 cross_attention_cache = self.compute_cross_attention_cache(encoder_outputs)
-            query = self._branch_input(x, self.cross_attention_norm)
             crossed = self.cross_attention(
-                query,
-                value=encoder_outputs if encoder_outputs is not None else query,
+                x,
+                value=encoder_outputs if encoder_outputs is not None else x,
                 padding_mask=encoder_padding_mask,
                 cache=cross_attention_cache,
                 training=training,
             )
             if cross_attention_cache is not None:
                 crossed = crossed[0]
-            update = self.cross_attention_dropout(crossed, training=training)
-            x = self._add_residual(x, update, self.cross_attention_norm)
+            x = residual + self.cross_attention_dropout(crossed, training=training)
+            if not self.normalize_first:
+                x = self.cross_attention_norm(x)
 
-        x = self._feed_forward_block(x, training)
+        residual = x
+        if self.normalize_first:
+            x = self.feed_forward_norm(x)
+        x = self.feed_forward(x, training=training)
+        if self.feed_forward_post_norm is not None:
+            x = self.feed_forward_post_norm(x)
+        x = residual + x
+        if not self.normalize_first:
+            x = self.feed_forward_norm(x)
+        return self._outputs(x, self_attention_cache, cross_attention_cache, scores)
 
+    def _outputs(self, x, self_attention_cache, cross_attention_cache, scores):
         outputs = (x,)
         if self_attention_cache is not None:
             outputs += (self_attention_cache,)
             if self.use_cross_attention:
                 outputs += (cross_attention_cache,)
-        if return_attention_scores:
+        if scores is not None:
             outputs += (scores,)
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "use_cross_attention": self.use_cross_attention,
+                "post_norms": self.post_norms,
+                "parallel_residual": self.parallel_residual,
+            }
+        )
+        return config

@@ -1,6 +1,5 @@
 import keras
 
-from tfzoo.layers._arguments import ArgumentsConfig
 from tfzoo.layers._block_config import check_block_args, make_norm
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.local_attention import LocalMultiHeadAttention
@@ -8,7 +7,7 @@ from tfzoo.layers.multi_head_attention import MultiHeadAttention
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
+class TransformerEncoder(keras.layers.Layer):
     """A Transformer encoder block: bidirectional self-attention and a feed-forward network.
 
     Post-LN (`normalize_first=False`, BERT): `x = norm(x + attn(x))`, `x = norm(x + ffn(x))`.
@@ -37,6 +36,9 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
             sequence (needs `sliding_window`). Defaults to `"dense"`.
         global_tokens: int. With `"local"`, the first `global_tokens` positions attend to and
             are attended by every position (Longformer). Defaults to `0`.
+        attention_args: dict or `None`. More `tfzoo.layers.MultiHeadAttention` arguments for the
+            self-attention (e.g. `query_key_norm`, `logit_soft_cap`, `output_bias`); they
+            override the block's own. Defaults to `None`.
         kernel_initializer: initializer of all kernels.
 
     Call arguments:
@@ -73,11 +75,11 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
         sliding_window=None,
         attention_implementation="dense",
         global_tokens=0,
+        attention_args=None,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._keep_arguments(locals())
         check_block_args(None, num_heads, head_dim, norm, dropout, attention_dropout)
         if attention_implementation not in ("dense", "local"):
             raise ValueError(
@@ -94,6 +96,26 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
                 f"global_tokens={global_tokens!r}, "
                 f"attention_implementation={attention_implementation!r}"
             )
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.activation = activation
+        self.gated_ffn = gated_ffn
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.norm = norm
+        self.num_key_value_heads = num_key_value_heads
+        self.head_dim = head_dim
+        self.use_bias = use_bias
+        self.rotary_max_wavelength = rotary_max_wavelength
+        self.rotary_scaling_factor = rotary_scaling_factor
+        self.use_alibi = use_alibi
+        self.sliding_window = sliding_window
+        self.attention_implementation = attention_implementation
+        self.global_tokens = global_tokens
+        self.attention_args = dict(attention_args or {})
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
@@ -109,7 +131,7 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
         if self.attention_implementation == "local":
             attention_cls = LocalMultiHeadAttention
             extra = {"global_tokens": self.global_tokens}
-        self.self_attention = attention_cls(
+        args = dict(
             num_heads=self.num_heads,
             head_dim=self.head_dim,
             num_key_value_heads=self.num_key_value_heads,
@@ -124,6 +146,7 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
             name="self_attention",
             **extra,
         )
+        self.self_attention = attention_cls(**{**args, **self.attention_args})
         self.self_attention.build(input_shape)
         self.self_attention_norm = make_norm(
             self.norm, self.layer_norm_epsilon, "self_attention_norm", self.dtype_policy
@@ -155,8 +178,12 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
+        x = inputs
+        residual = x
+        if self.normalize_first:
+            x = self.self_attention_norm(x)
         attended = self.self_attention(
-            self._branch_input(inputs, self.self_attention_norm),
+            x,
             padding_mask=padding_mask,
             attention_mask=attention_mask,
             position_bias=position_bias,
@@ -165,21 +192,44 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
         )
         if return_attention_scores:
             attended, scores = attended
-        update = self.self_attention_dropout(attended, training=training)
-        x = self._add_residual(inputs, update, self.self_attention_norm)
-        x = self._feed_forward_block(x, training)
+        x = residual + self.self_attention_dropout(attended, training=training)
+        if not self.normalize_first:
+            x = self.self_attention_norm(x)
+
+        residual = x
+        if self.normalize_first:
+            x = self.feed_forward_norm(x)
+        x = residual + self.feed_forward(x, training=training)
+        if not self.normalize_first:
+            x = self.feed_forward_norm(x)
         if return_attention_scores:
             return x, scores
         return x
 
-    # One residual branch: `x + f(norm(x))` in pre-LN blocks, `norm(x + f(x))` in post-LN ones.
-    def _branch_input(self, x, norm):
-        return norm(x) if self.normalize_first else x
-
-    def _add_residual(self, residual, update, norm):
-        x = residual + update
-        return x if self.normalize_first else norm(x)
-
-    def _feed_forward_block(self, x, training):
-        update = self.feed_forward(self._branch_input(x, self.feed_forward_norm), training=training)
-        return self._add_residual(x, update, self.feed_forward_norm)
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "activation": self.activation,
+                "gated_ffn": self.gated_ffn,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+                "norm": self.norm,
+                "num_key_value_heads": self.num_key_value_heads,
+                "head_dim": self.head_dim,
+                "use_bias": self.use_bias,
+                "rotary_max_wavelength": self.rotary_max_wavelength,
+                "rotary_scaling_factor": self.rotary_scaling_factor,
+                "use_alibi": self.use_alibi,
+                "sliding_window": self.sliding_window,
+                "attention_implementation": self.attention_implementation,
+                "global_tokens": self.global_tokens,
+                "attention_args": self.attention_args,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfzoo.layers.multi_head_attention import soft_cap
 from tfzoo.models.task import Task
 
 SAMPLERS = ("greedy", "top_k", "top_p", "random")
@@ -38,7 +39,7 @@ class CausalLM(Task):
         # === Functional Model ===
         inputs = backbone.input
         hidden = backbone(inputs)
-        logits = ops.cast(backbone.token_embedding(hidden, reverse=True), "float32")
+        logits = _lm_logits(backbone, hidden)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         # === Config ===
         end_ids = _end_token_ids(end_token_id, backbone.vocabulary_size)
@@ -87,7 +88,7 @@ class CausalLM(Task):
             new_caches.append(layer_cache)
         hidden = b.layer_norm(x)
         cache = ops.stack(new_caches, axis=1)
-        logits = ops.cast(b.token_embedding(hidden, reverse=True), "float32")
+        logits = _lm_logits(b, hidden)
         return logits, hidden, cache
 
     # --- generation ------------------------------------------------------------------------
@@ -240,6 +241,14 @@ class CausalLM(Task):
 
             return tf.function(generate_fn, jit_compile=jit_compile, reduce_retracing=True)
         return generate_fn
+
+
+def _lm_logits(backbone, hidden):
+    """float32 vocabulary logits of `hidden`: the (tied or separate) head, soft-capped if the
+    backbone says so (Gemma 2's `final_logit_soft_cap`)."""
+    logits = ops.cast(backbone.token_embedding(hidden, reverse=True), "float32")
+    cap = getattr(backbone, "final_logit_soft_cap", None)
+    return logits if cap is None else soft_cap(logits, cap)
 
 
 def _end_token_ids(end_token_id, vocabulary_size):

@@ -26,6 +26,12 @@ class DecoderBackbone(Backbone):
         layer_norm_epsilon: float.
         head_dim: int or `None`. Defaults to `hidden_dim // num_heads`.
         tie_word_embeddings: bool. Tie the LM head to the token embedding.
+        layer_block_args: list of dicts or `None`. Per-block overrides of `block_args`, one per
+            layer (alternating local and global attention: Gemma 2 and 3). Defaults to `None`.
+        scale_embeddings: bool. Multiply the token embeddings by `sqrt(hidden_dim)` (Gemma).
+            Defaults to `False`.
+        final_logit_soft_cap: float or `None`. `tfzoo.models.CausalLM` bounds its logits to
+            `cap * tanh(logits / cap)` (Gemma 2). Defaults to `None`.
         dtype: string or `keras.DTypePolicy`.
     """
 
@@ -45,6 +51,9 @@ class DecoderBackbone(Backbone):
         layer_norm_epsilon,
         head_dim=None,
         tie_word_embeddings=True,
+        layer_block_args=None,
+        scale_embeddings=False,
+        final_logit_soft_cap=None,
         dtype=None,
         **kwargs,
     ):
@@ -62,6 +71,11 @@ class DecoderBackbone(Backbone):
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
                 f"hidden_dim that is a multiple of num_heads, or pass head_dim."
             )
+        if layer_block_args is not None and len(layer_block_args) != num_layers:
+            raise ValueError(
+                f"layer_block_args has {len(layer_block_args)} entries for num_layers="
+                f"{num_layers}; give one dict per layer."
+            )
         initializer = keras.initializers.RandomNormal(stddev=0.02)
 
         # === Layers ===
@@ -70,6 +84,7 @@ class DecoderBackbone(Backbone):
             max_sequence_length,
             hidden_dim,
             position=position,
+            scale_embeddings=scale_embeddings,
             tie_weights=tie_word_embeddings,
             embeddings_initializer=initializer,
             dtype=dtype,
@@ -92,7 +107,7 @@ class DecoderBackbone(Backbone):
                 kernel_initializer=initializer,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
-                **block_args,
+                **{**block_args, **(layer_block_args[i] if layer_block_args else {})},
             )
             for i in range(num_layers)
         ]
@@ -123,6 +138,7 @@ class DecoderBackbone(Backbone):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.final_logit_soft_cap = final_logit_soft_cap
 
     @property
     def head_dim(self):

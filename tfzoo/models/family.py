@@ -33,3 +33,38 @@ class Family:
     tasks: dict
     presets: dict
     converters: dict = dataclasses.field(default_factory=dict)
+
+
+def decoder_family(name, backbone, presets, hugging_face):
+    """The `Family` of a decoder-only family: `causal_lm` task, a Hugging Face converter."""
+    from tfzoo.models.causal_lm import CausalLM
+
+    return Family(
+        name=name,
+        backbone=backbone,
+        tasks={"causal_lm": CausalLM},
+        presets=presets,
+        converters={"hugging_face": hugging_face},
+    )
+
+
+def preset(description, published_parameters=None, **config):
+    """One preset entry: the backbone arguments `config`, a description, the published count."""
+    return dict(config=config, description=description, published_parameters=published_parameters)
+
+
+#: The order of `decoder_preset`'s `dims`.
+DECODER_DIMS = (
+    "num_layers",
+    "hidden_dim",
+    "num_heads",
+    "num_key_value_heads",
+    "intermediate_dim",
+    "vocabulary_size",
+    "max_sequence_length",
+)
+
+
+def decoder_preset(description, published_parameters, dims, **options):
+    """A decoder preset: `dims` gives the `DECODER_DIMS` in order, `options` the rest."""
+    return preset(description, published_parameters, **dict(zip(DECODER_DIMS, dims)), **options)

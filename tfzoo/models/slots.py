@@ -100,16 +100,21 @@ def conv1d(name, variable, in_axes=1, optional=False):
 
 
 def fused(name, variables, axis=-1, transpose=False):
-    """One foreign tensor split into equal parts along `axis` (GPT-2's `c_attn`: q, k, v).
+    """One foreign tensor that concatenates several tfzoo variables along `axis`.
 
-    Each part is reshaped to its variable. With `transpose`, parts are `nn.Linear` weights.
+    GPT-2's `c_attn` (query, key, value), Phi-3's `qkv_proj` (query, then the smaller key and
+    value of grouped-query attention) and `gate_up_proj`. Each part is as wide as its variable's
+    output (all but the first kernel axis; all of a bias) and is reshaped to it. With
+    `transpose`, the tensor is an `nn.Linear` weight `(out, in)`.
     """
     shapes = [tuple(v.shape) for v in variables]
     is_bias = name.endswith("bias")
+    widths = [math.prod(s) if is_bias else math.prod(s[1:]) for s in shapes]
+    cuts = list(np.cumsum(widths)[:-1])
 
     def to_keras(a):
         a = a.T if transpose else a
-        parts = np.split(a, len(variables), axis=axis)
+        parts = np.split(a, cuts, axis=axis)
         return tuple(p.reshape(s) for p, s in zip(parts, shapes))
 
     def to_foreign(values):
@@ -118,5 +123,32 @@ def fused(name, variables, axis=-1, transpose=False):
         parts = [v.reshape(s[0], -1) for v, s in zip(values, shapes)]  # (in, out_i)
         out = np.concatenate(parts, axis=-1)
         return out.T if transpose else out
+
+    return Slot(name, tuple(variables), to_keras, to_foreign)
+
+
+def head_interleaved(name, variables):
+    """An `nn.Linear` weight or bias fusing query, key and value head by head (GPT-NeoX).
+
+    Its output rows are `(heads, 3, head_dim)`: each head's query, key and value rows are
+    adjacent. `variables`: the three kernels `(hidden, heads, head_dim)` or biases
+    `(heads, head_dim)`.
+    """
+    shapes = [tuple(v.shape) for v in variables]
+    heads, head_dim = shapes[0][-2:]
+    is_bias = name.endswith("bias")
+
+    def to_keras(a):
+        a = a.reshape(heads, 3, head_dim, *a.shape[1:])  # (heads, 3, head_dim[, in])
+        parts = [a[:, j] for j in range(3)]
+        if not is_bias:
+            parts = [p.transpose(2, 0, 1) for p in parts]  # (in, heads, head_dim)
+        return tuple(p.reshape(s) for p, s in zip(parts, shapes))
+
+    def to_foreign(values):
+        if is_bias:
+            return np.stack(values, axis=1).reshape(-1)
+        stacked = np.stack([v.transpose(1, 2, 0) for v in values], axis=1)  # (heads, 3, d, in)
+        return stacked.reshape(heads * 3 * head_dim, -1)
 
     return Slot(name, tuple(variables), to_keras, to_foreign)

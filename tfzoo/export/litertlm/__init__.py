@@ -80,15 +80,16 @@ def export_litertlm(
         tfzoo.export.ExportVerificationError: float32 or int8 output differs from Keras; the
             bundle is kept at `NAME.UNVERIFIED.litertlm`.
     """
-    from tfzoo.export import decoding
+    from tfzoo.export.formats import decoder_base
+    from tfzoo.export.staging import unverified_path
     from tfzoo.export.verification import ExportVerificationError
 
     start = time.perf_counter()
-    path = decoding._check_path(path, ".litertlm", overwrite)
-    backbone = decoding._check_causal_lm(causal_lm)
+    path = decoder_base.check_path(path, ".litertlm", overwrite)
+    backbone = decoder_base.check_causal_lm(causal_lm)
     quantize_mode = quantize
     _quantize.check_quantize(quantize_mode, block_size)
-    max_tokens = decoding._check_max_length(max_tokens, backbone)
+    max_tokens = decoder_base.check_max_length(max_tokens, backbone)
     prefill_lengths = _check_prefill_lengths(prefill_lengths, max_tokens)
     backend, start_token_id, stop_token_ids, chat_template = _check_tokenizer(
         tokenizer, start_token_id, stop_token_ids, backbone.vocabulary_size
@@ -125,7 +126,7 @@ def export_litertlm(
             max_tokens,
             exact=quantize_mode != "int4",
         )
-        final = path if verification["ok"] else decoding._unverified_path(path, overwrite)
+        final = path if verification["ok"] else unverified_path(path, overwrite)
         os.replace(artifact, final)
     finally:
         shutil.rmtree(temp, ignore_errors=True)

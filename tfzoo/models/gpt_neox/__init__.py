@@ -1,0 +1,21 @@
+"""GPT-NeoX / Pythia: `GPTNeoXBackbone` (with `tfzoo.models.CausalLM`), presets and the Hugging Face
+converter."""
+
+from tfzoo.models.family import decoder_family
+from tfzoo.models.gpt_neox.gpt_neox_hf import CONVERTER
+from tfzoo.models.gpt_neox.gpt_neox_presets import GPT_NEOX_PRESETS
+from tfzoo.models.llama.llama_backbone import relative_backbone
+
+GPTNeoXBackbone = relative_backbone(
+    "GPTNeoXBackbone",
+    "GPT-NeoX, Pythia (Black et al., 2022): LayerNorm, biases, parallel residual, partial RoPE.",
+    norm="layer_norm",
+    activation="gelu",
+    gated_ffn=False,
+    use_bias=True,
+    parallel_residual=True,
+    partial_rotary_factor=0.25,
+)
+FAMILY = decoder_family("gpt_neox", GPTNeoXBackbone, GPT_NEOX_PRESETS, CONVERTER)
+
+__all__ = ["FAMILY", "GPT_NEOX_PRESETS", "GPTNeoXBackbone"]
