@@ -16,6 +16,7 @@ from tfzoo.models.causal_lm import CausalLM
 from tfzoo.models.family import Family
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.lora import enable_lora, merge_lora
 from tfzoo.models.seq2seq import Seq2SeqBackbone, Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.task import Task
 from tfzoo.models.vit import ViTBackbone, ViTClassifier
@@ -36,5 +37,7 @@ __all__ = [
     "Task",
     "ViTBackbone",
     "ViTClassifier",
+    "enable_lora",
+    "merge_lora",
     "seq2seq_inputs",
 ]
