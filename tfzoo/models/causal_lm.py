@@ -1,3 +1,5 @@
+import inspect
+
 import keras
 import numpy as np
 from keras import ops
@@ -155,9 +157,19 @@ class CausalLM(Task):
         if stream is not None and not callable(stream):
             raise ValueError(f"`stream` must be a callable or None. Received: stream={stream!r}")
         steps = self._generation(
-            token_ids, max_new_tokens, padding_mask, sampler, temperature, top_k, top_p,
-            end_token_id, pad_token_id, seed, jit_compile, stream is not None,
-        )  # fmt: skip
+            token_ids,
+            max_new_tokens,
+            stream is not None,
+            padding_mask=padding_mask,
+            sampler=sampler,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            end_token_id=end_token_id,
+            pad_token_id=pad_token_id,
+            seed=seed,
+            jit_compile=jit_compile,
+        )
         for new in steps:
             if stream is not None:
                 stream(new)
@@ -177,24 +189,23 @@ class CausalLM(Task):
         ...     print(new[0])  # doctest: +SKIP
         [1234]
         """
-        yield from self._generation(token_ids, max_new_tokens, streaming=True, **kwargs)
+        yield from self._generation(token_ids, max_new_tokens, True, **kwargs)
 
-    def _generation(
-        self,
-        token_ids,
-        max_new_tokens=20,
-        padding_mask=None,
-        sampler="greedy",
-        temperature=None,
-        top_k=None,
-        top_p=None,
-        end_token_id=None,
-        pad_token_id=None,
-        seed=None,
-        jit_compile=True,
-        streaming=False,
-    ):
+    def _generation(self, token_ids, max_new_tokens, streaming, **options):
         """Checks the arguments and returns a `_Generation` (an iterator of new tokens)."""
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(CausalLM.generate).parameters.items()
+            if name not in ("self", "token_ids", "max_new_tokens", "stream")
+        }
+        unknown = sorted(set(options) - set(defaults))
+        if unknown:
+            raise TypeError(f"Unexpected keyword arguments {unknown} (see `generate`).")
+        options = {**defaults, **options}
+        padding_mask, sampler = options["padding_mask"], options["sampler"]
+        temperature, top_k, top_p = options["temperature"], options["top_k"], options["top_p"]
+        end_token_id, pad_token_id = options["end_token_id"], options["pad_token_id"]
+        seed, jit_compile = options["seed"], options["jit_compile"]
         temperature, top_k, top_p = _sampler_arguments(
             sampler, temperature, top_k, top_p, max_new_tokens
         )
