@@ -18,7 +18,7 @@ from tfzoo import _startup, cli
 from tfzoo.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ("models", "build", "train", "compress", "export", "verify", "viz", "demo")
+COMMANDS = ("models", "build", "train", "compress", "export", "verify", "viz", "demo", "chat")
 
 
 # --- fixtures ------------------------------------------------------------------------------------

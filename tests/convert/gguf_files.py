@@ -1,5 +1,7 @@
 """Helpers for the GGUF tests: tiny GGUF files written with the `gguf` package's own writer."""
 
+import json
+
 import gguf  # noqa: E402  (test extra: a missing reference must fail, not skip)
 import numpy as np
 
@@ -133,3 +135,39 @@ def llama_tensors(hf_model, kind="F32"):
             kind if array.ndim == 2 else "F32",
         )
     return tensors
+
+
+CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def bpe_tokenizer_metadata(corpus, chat_template, vocab_size=400):
+    """GGUF tokenizer metadata of a byte-level BPE trained on `corpus` (SmolLM2's layout:
+    `<|im_start|>` starts, `<|im_end|>` ends a turn, `<|endoftext|>` ends the text)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=CONTROL,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    backend.train_from_iterator(corpus, trainer)
+    spec = json.loads(backend.to_str())["model"]
+    tokens = [t for t, _ in sorted(spec["vocab"].items(), key=lambda kv: kv[1])]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["merges"]]
+    return {
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.pre": "smollm",
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.token_type": [3 if t in CONTROL else 1 for t in tokens],
+        "tokenizer.ggml.merges": merges,
+        "tokenizer.ggml.bos_token_id": tokens.index("<|im_start|>"),
+        "tokenizer.ggml.eos_token_id": tokens.index("<|im_end|>"),
+        "tokenizer.ggml.unknown_token_id": tokens.index("<|endoftext|>"),
+        "tokenizer.ggml.padding_token_id": tokens.index("<|im_end|>"),
+        "tokenizer.ggml.eot_token_id": tokens.index("<|endoftext|>"),
+        "tokenizer.ggml.add_bos_token": False,
+        "tokenizer.chat_template": chat_template,
+    }

@@ -115,3 +115,54 @@ def test_generate_bad_input(lm):
 def test_generate_rejects_bad_sampling_arguments(lm, options, match):
     with pytest.raises(ValueError, match=match):
         lm.generate(np.array([[1, 2, 3]], "int32"), **{"max_new_tokens": 2, **options})
+
+
+def test_generate_compiles_per_cache_length_not_per_prompt(lm):
+    # A chat whose prompt grows turn after turn: two compiled functions (prefill, decoding) for
+    # every prompt length that fits the same cache, and the tokens of the uncompiled model.
+    traces = lm._generate_traces
+    for length in (3, 8, 17, 30):
+        prompt = (np.arange(length)[None] * 7 % 97).astype("int32")
+        out = lm.generate(prompt, max_new_tokens=4)["token_ids"]
+        ids = prompt
+        for _ in range(4):
+            logits = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
+            ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
+        np.testing.assert_array_equal(out, ids)
+    assert lm._generate_traces - traces == 2
+
+
+def test_generate_prefills_long_prompts_in_overlapping_chunks():
+    # 90 prompt tokens in a 100-token cache: prefill chunks of 64 at 0 and 36 (overlapping).
+    lm = tfzoo.build("llama-tiny", task="causal_lm", **dict(LLAMA, max_sequence_length=100))
+    prompt = (np.arange(90)[None] * 5 % 97).astype("int32")
+    out = lm.generate(prompt, max_new_tokens=3)["token_ids"]
+    ids = prompt
+    for _ in range(3):
+        logits = np.asarray(lm({"token_ids": ids, "padding_mask": np.ones_like(ids)}))
+        ids = np.concatenate([ids, logits[:, -1].argmax(-1)[:, None].astype("int32")], 1)
+    np.testing.assert_array_equal(out, ids)
+
+
+def test_streaming_gives_the_tokens_of_generate_as_they_come(lm):
+    prompts = [[5, 6, 7, 8], [9, 10]]
+    options = dict(max_new_tokens=6, sampler="top_k", top_k=5, seed=7)
+    full = lm.generate(prompts, **options)
+    end = int(full["token_ids"][1, 4])  # row 1 ends at its third generated token
+    full = lm.generate(prompts, end_token_id=end, **options)
+    calls = []
+    streamed = lm.generate(prompts, end_token_id=end, stream=calls.append, **options)
+    for key in ("token_ids", "padding_mask"):
+        np.testing.assert_array_equal(streamed[key], full[key])
+    # One call per decoding step; the first step (position 2) is new for row 1 only, while
+    # row 0 still reads its prompt.
+    assert calls[0] == [[], [int(full["token_ids"][1, 2])]]
+    for row, length in enumerate((4, 2)):
+        got = [t for step in calls for t in step[row]]
+        mask = full["padding_mask"][row, length:].astype(bool)
+        assert got == full["token_ids"][row, length:][mask].tolist()
+    assert [t for step in calls for t in step[1]][-1] == end
+    iterated = list(lm.stream_generate(prompts, end_token_id=end, **options))
+    assert iterated == calls
+    with pytest.raises(ValueError, match="`stream` must be a callable"):
+        lm.generate(prompts, stream="yes")

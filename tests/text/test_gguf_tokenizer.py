@@ -1,16 +1,14 @@
 """GGUF tokenizers and chat templates, against transformers' GGUF tokenizer on the same file."""
 
-import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import transformers  # noqa: E402  (test extra: a missing reference must fail, not skip)
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 import tfzoo
-from tests.convert.gguf_files import write_gguf
+from tests.convert.gguf_files import bpe_tokenizer_metadata, write_gguf
 
 MIXED = (
     "Hello world! naïve café 東京 🤗 <|im_start|>user\nHi  there\n\n  x<|im_end|>\n"
@@ -22,7 +20,6 @@ TEMPLATE = (
     "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHAT = [
     {"role": "user", "content": "Où est la tour Eiffel ?"},
     {"role": "assistant", "content": "À Paris."},
@@ -33,39 +30,14 @@ CHAT = [
 @pytest.fixture(scope="module")
 def tiny_gguf(tmp_path_factory):
     """A GGUF file holding only a byte-level BPE tokenizer trained on a few lines (no tensors)."""
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=CONTROL,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
     corpus = [MIXED, "The quick brown fox jumps over the lazy dog. " * 3, "naïve café 東京 🤗"] * 5
-    backend.train_from_iterator(corpus, trainer)
-    model = backend.to_str()
-    spec = json.loads(model)["model"]
-    tokens = [t for t, _ in sorted(spec["vocab"].items(), key=lambda kv: kv[1])]
-    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["merges"]]
-    types = [3 if t in CONTROL else 1 for t in tokens]
     metadata = {
         "llama.block_count": 1,
         "llama.context_length": 64,
         "llama.embedding_length": 8,
         "llama.feed_forward_length": 16,
         "llama.attention.head_count": 2,
-        "tokenizer.ggml.model": "gpt2",
-        "tokenizer.ggml.pre": "smollm",
-        "tokenizer.ggml.tokens": tokens,
-        "tokenizer.ggml.token_type": types,
-        "tokenizer.ggml.merges": merges,
-        "tokenizer.ggml.bos_token_id": tokens.index("<|im_start|>"),
-        "tokenizer.ggml.eos_token_id": tokens.index("<|im_end|>"),
-        "tokenizer.ggml.unknown_token_id": tokens.index("<|endoftext|>"),
-        "tokenizer.ggml.padding_token_id": tokens.index("<|im_end|>"),
-        "tokenizer.ggml.eot_token_id": tokens.index("<|endoftext|>"),
-        "tokenizer.ggml.add_bos_token": False,
-        "tokenizer.chat_template": TEMPLATE,
+        **bpe_tokenizer_metadata(corpus, TEMPLATE),
     }
     directory = tmp_path_factory.mktemp("gguf-tokenizer")
     return write_gguf(directory / "tok.gguf", "llama", metadata, {})

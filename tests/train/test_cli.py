@@ -103,3 +103,21 @@ def test_help_has_examples(capsys):
         main(["classify", "--help"])
     assert info.value.code == 0
     assert "tfzoo train classify --model bert-mini" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_clm_with_lora_saves_the_merged_model(tmp_path):
+    import keras
+
+    out = tmp_path / "lora"
+    tiny = [a if a != "bert-tiny" else "llama-tiny" for a in TINY]
+    argv = ["clm", "--data", "news", "--output", str(out), "--lora-rank", "4"]
+    run = _run(argv + tiny + ["--lora-targets", "all", "--learning-rate", "1e-2"])
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    lora = metrics["lora"]
+    assert lora["rank"] == 4 and lora["targets"] == ["all"]
+    assert 0 < lora["trainable_parameters"] < lora["total_parameters"]
+    model = keras.saving.load_model(out / "model.keras")
+    assert not any("lora" in v.path for v in model.variables)
+    assert model.count_params() == lora["total_parameters"] - lora["trainable_parameters"]

@@ -14,14 +14,14 @@ the traceback anyway.
 import argparse
 import textwrap
 
-from tfzoo.cli import build, compress, demo, export, models, train, verify, viz
+from tfzoo.cli import build, chat, compress, demo, export, models, train, verify, viz
 from tfzoo.cli.common import Parser, run_parser
 from tfzoo.cli.errors import UserError, check_keras_file, check_output_path
 from tfzoo.cli.startup import quiet_tensorflow
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "check_keras_file", "check_output_path", "main"]
 
-COMMANDS = (models, build, viz, demo, export, verify, compress, train)
+COMMANDS = (models, build, viz, demo, export, verify, compress, train, chat)
 
 EPILOG = """\
 examples:

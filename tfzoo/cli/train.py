@@ -123,6 +123,21 @@ def add_parser(subparsers):
             "for BERT, GPT-2's BPE for GPT/Llama)",
         )
         p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+        if task == "clm":
+            p.add_argument(
+                "--lora-rank",
+                type=int,
+                default=None,
+                metavar="R",
+                help="train LoRA adapters of rank R, base weights frozen (0: train every weight; "
+                "default: 8 for models over 100M parameters, else 0); the saved model is merged",
+            )
+            p.add_argument("--lora-alpha", type=float, default=None, help="LoRA scale alpha/R")
+            p.add_argument(
+                "--lora-targets",
+                default="q,v",
+                help="projections to adapt: q,k,v,o,gate,up,down or all (default q,v)",
+            )
         if task == "distill":
             p.add_argument("--teacher", required=True, help="fine-tuned teacher (.keras file)")
             p.add_argument("--temperature", type=float, default=2.0)
@@ -226,6 +241,35 @@ def _build(args, task, num_classes, vocabulary_size):
     return tfzoo.build(args.model, task=kind, **overrides)
 
 
+def _lora(args, model):
+    """Adds LoRA adapters when asked (or by default above 100M parameters); returns a summary."""
+    from tfzoo.models.lora import LORA_THRESHOLD, enable_lora
+
+    if not hasattr(args, "lora_targets"):
+        return None  # not a causal-LM run
+    rank = args.lora_rank
+    if rank is None:
+        rank = 8 if model.count_params() > LORA_THRESHOLD else 0
+    if rank < 0:
+        raise UserError(f"--lora-rank must be >= 0, got {rank}")
+    if rank == 0:
+        return None
+    targets = tuple(t.strip() for t in args.lora_targets.split(",") if t.strip())
+    try:
+        trainable = enable_lora(
+            model, rank, args.lora_alpha, "all" if targets == ("all",) else targets
+        )
+    except ValueError as error:
+        raise UserError(f"--lora-*: {error}") from None
+    return {
+        "rank": rank,
+        "alpha": args.lora_alpha if args.lora_alpha is not None else float(rank),
+        "targets": list(targets),
+        "trainable_parameters": trainable,
+        "total_parameters": int(model.count_params()),
+    }
+
+
 def _plot(history, path):
     import matplotlib
 
@@ -301,6 +345,7 @@ def run(args):
     import keras
 
     import tfzoo
+    from tfzoo.models.lora import merge_lora
     from tfzoo.train.checkpoint import EpochData, ResumableCheckpoint
     from tfzoo.train.distill import Distiller
     from tfzoo.train.distribute import prepare_for_fit
@@ -339,6 +384,7 @@ def run(args):
     updates = data.steps_per_epoch * args.epochs // (args.gradient_accumulation or 1)
     with strategy.scope():
         model = _build(args, task, num_classes, tokenizer.vocabulary_size)
+        lora = _lora(args, model)
         optimizer = create_optimizer(
             args.learning_rate,
             max(updates, 1),
@@ -419,6 +465,9 @@ def run(args):
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epochs_run": [int(e) for e in history.epoch],
     }
+    if lora:
+        metrics_out["lora"] = lora
+        model = merge_lora(model)
     model.save(model_path)
     _write_json(os.path.join(output, "metrics.json"), metrics_out)
     if history.history:

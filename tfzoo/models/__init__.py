@@ -26,6 +26,7 @@ from tfzoo.models.gemma3 import Gemma3Backbone
 from tfzoo.models.gpt import GPTBackbone
 from tfzoo.models.gpt_neox import GPTNeoXBackbone
 from tfzoo.models.llama import LlamaBackbone
+from tfzoo.models.lora import enable_lora, merge_lora
 from tfzoo.models.mistral import MistralBackbone
 from tfzoo.models.modernbert import (
     ModernBertBackbone,
@@ -86,5 +87,7 @@ __all__ = [
     "Task",
     "ViTBackbone",
     "ViTClassifier",
+    "enable_lora",
+    "merge_lora",
     "seq2seq_inputs",
 ]

@@ -1,3 +1,5 @@
+import inspect
+
 import keras
 import numpy as np
 from keras import ops
@@ -45,6 +47,7 @@ class CausalLM(Task):
         end_ids = _end_token_ids(end_token_id, backbone.vocabulary_size)
         self.end_token_id = list(end_ids) if end_token_id is not None else None
         self._generate_functions = {}
+        self._generate_traces = 0  # functions traced by `generate` (each one compiles once)
 
     def get_config(self):
         config = super().get_config()
@@ -105,11 +108,16 @@ class CausalLM(Task):
         pad_token_id=None,
         seed=None,
         jit_compile=True,
+        stream=None,
     ):
         """Continues each prompt by `max_new_tokens` tokens with a key/value cache.
 
-        The whole loop (prefill, then one cached step per token) is one compiled function,
-        traced once per batch shape and sampler settings.
+        Two compiled functions do the work: a prefill of `PREFILL_CHUNK` prompt tokens at a
+        time, and the decoding loop (one cached step per token). Both are traced for the
+        batch size and a cache length rounded up to a power of two (at least 256, at most
+        `max_sequence_length`), not for the prompt length: a chat whose prompt grows turn
+        after turn compiles again only when the conversation crosses 256, 512, 1024, ...
+        tokens (`stream_generate` shares the same functions).
 
         Args:
             token_ids: int array `(batch, prompt_len)` (or a list of lists of different
@@ -129,8 +137,13 @@ class CausalLM(Task):
                 `None` uses the model's `end_token_id`; `()` never stops early.
             pad_token_id: int. Written after the end token. Defaults to the (first) end token
                 id, or 0.
-            seed: int or `None`. Seed of the sampler (sampling is deterministic given it).
-            jit_compile: bool. Compile the loop with XLA. Defaults to `True`.
+            seed: int or `None`. Seed of the sampler (sampling is deterministic given it, with
+                or without `stream`).
+            jit_compile: bool. Compile with XLA. Defaults to `True`.
+            stream: callable or `None`. Called as each token is produced with a list holding,
+                for each prompt, the list of its new token ids (empty for a prompt still
+                reading its own tokens or already ended; the end token itself is included).
+                The decoding loop then returns to Python after every token.
 
         Returns:
             A dict with `token_ids` `(batch, prompt_len + max_new_tokens)` int32 and
@@ -142,6 +155,58 @@ class CausalLM(Task):
                 does not use (e.g. `top_p` with the default `sampler="greedy"`), which would
                 otherwise be ignored without a word.
         """
+        if stream is not None and not callable(stream):
+            raise ValueError(f"`stream` must be a callable or None. Received: stream={stream!r}")
+        steps = self._generation(
+            token_ids,
+            max_new_tokens,
+            stream is not None,
+            padding_mask=padding_mask,
+            sampler=sampler,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            end_token_id=end_token_id,
+            pad_token_id=pad_token_id,
+            seed=seed,
+            jit_compile=jit_compile,
+        )
+        for new in steps:
+            if stream is not None:
+                stream(new)
+        return steps.result
+
+    def stream_generate(self, token_ids, max_new_tokens=20, **kwargs):
+        """`generate`, as an iterator of the new tokens.
+
+        Takes `generate`'s arguments (except `stream`) and yields, as each token is produced,
+        a list holding for each prompt the list of its new token ids (see `generate`'s
+        `stream`). The arguments are checked on the first `next`.
+
+        Example:
+
+        >>> lm = tfzoo.build("gpt2", task="causal_lm", num_layers=2)
+        >>> for new in lm.stream_generate(np.array([[464, 2068]]), max_new_tokens=3):
+        ...     print(new[0])  # doctest: +SKIP
+        [1234]
+        """
+        yield from self._generation(token_ids, max_new_tokens, True, **kwargs)
+
+    def _generation(self, token_ids, max_new_tokens, streaming, **options):
+        """Checks the arguments and returns a `_Generation` (an iterator of new tokens)."""
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(CausalLM.generate).parameters.items()
+            if name not in ("self", "token_ids", "max_new_tokens", "stream")
+        }
+        unknown = sorted(set(options) - set(defaults))
+        if unknown:
+            raise TypeError(f"Unexpected keyword arguments {unknown} (see `generate`).")
+        options = {**defaults, **options}
+        padding_mask, sampler = options["padding_mask"], options["sampler"]
+        temperature, top_k, top_p = options["temperature"], options["top_k"], options["top_p"]
+        end_token_id, pad_token_id = options["end_token_id"], options["pad_token_id"]
+        seed, jit_compile = options["seed"], options["jit_compile"]
         temperature, top_k, top_p = _sampler_arguments(
             sampler, temperature, top_k, top_p, max_new_tokens
         )
@@ -172,45 +237,45 @@ class CausalLM(Task):
             raise ValueError("Every prompt needs at least one token.")
         batch, prompt_len = tokens.shape
         total = prompt_len + max_new_tokens
-        if total > self.backbone.max_sequence_length:
+        max_length = self.backbone.max_sequence_length
+        if total > max_length:
             raise ValueError(
                 f"prompt_len + max_new_tokens = {total} exceeds max_sequence_length="
-                f"{self.backbone.max_sequence_length}. Generate fewer tokens or shorten the prompt."
+                f"{max_length}. Generate fewer tokens or shorten the prompt."
             )
         if end_token_id is None:
             end_token_id = self.end_token_id
         end_ids = _end_token_ids(end_token_id, vocab)
         pad = pad_token_id if pad_token_id is not None else (end_ids[0] if end_ids else 0)
-        buffer = np.full((batch, total), pad, dtype="int32")
+        cache_length = _bucket(total, MIN_CACHE_LENGTH, max_length)
+        buffer = np.full((batch, cache_length), pad, dtype="int32")
         buffer[:, :prompt_len] = np.where(prompt_mask, tokens, pad)
-        mask = np.zeros((batch, total), dtype=bool)
+        mask = np.zeros((batch, cache_length), dtype=bool)
         mask[:, :prompt_len] = prompt_mask
 
         key = (sampler, float(temperature), top_k, float(top_p), end_ids, pad, jit_compile)
-        fn = self._generate_functions.get(key)
-        if fn is None:
-            fn = self._make_generate_fn(*key)
-            self._generate_functions[key] = fn
+        fns = self._generate_functions.get(key)
+        if fns is None:
+            fns = self._make_generate_fns(*key)
+            self._generate_functions[key] = fns
         seed = np.asarray([seed if seed is not None else np.random.randint(2**31 - 1), 0], "int32")
-        out_tokens, out_mask = fn(buffer, mask, int(lengths.min()), seed)
-        return {
-            "token_ids": ops.convert_to_numpy(out_tokens),
-            "padding_mask": ops.convert_to_numpy(out_mask).astype("int32"),
-        }
+        return _Generation(fns, buffer, mask, lengths, total, seed, streaming)
 
-    def _make_generate_fn(self, sampler, temperature, top_k, top_p, end_ids, pad, jit_compile):
-        def generate_fn(tokens, prompt_mask, start, seed):
-            batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
-            cache = self.init_cache(batch, total)
-            # Prefill: one pass over the whole buffer. Positions after a prompt hold padding and
-            # are rewritten by the decoding steps before any query attends to them.
-            logits, _, cache = self.call_with_cache(tokens, cache, 0)
-            logits = ops.take(logits, start - 1, axis=1)  # (batch, vocab)
-            done = ops.zeros((batch,), dtype="bool")
-            valid = prompt_mask
+    def _make_generate_fns(self, sampler, temperature, top_k, top_p, end_ids, pad, jit_compile):
+        """`(prefill, decode)`: the two functions `generate` runs, traced per cache shape."""
+
+        def prefill_fn(tokens, cache, index):
+            # One chunk of the prompt at `index ...`. Positions after a prompt hold padding;
+            # the decoding steps rewrite them before any query attends to them.
+            self._generate_traces += 1
+            logits, _, cache = self.call_with_cache(tokens, cache, index)
+            return logits, cache
+
+        def decode_fn(tokens, valid, prompt_mask, cache, logits, done, index, stop, seed):
+            self._generate_traces += 1
 
             def cond(index, tokens, valid, cache, logits, done):
-                return ops.logical_and(index < total, ops.logical_not(ops.all(done)))
+                return ops.logical_and(index < stop, ops.logical_not(ops.all(done)))
 
             def body(index, tokens, valid, cache, logits, done):
                 step_seed = seed + ops.stack([0, index])
@@ -231,16 +296,81 @@ class CausalLM(Task):
                 )
                 return index + 1, tokens, valid, cache, step_logits[:, 0, :], done
 
-            _, tokens, valid, _, _, _ = ops.while_loop(
-                cond, body, (start, tokens, valid, cache, logits, done)
-            )
-            return tokens, valid
+            return ops.while_loop(cond, body, (index, tokens, valid, cache, logits, done))
 
+        init = self.init_cache
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            return tf.function(generate_fn, jit_compile=jit_compile, reduce_retracing=True)
-        return generate_fn
+            compile = dict(jit_compile=jit_compile, reduce_retracing=False)
+            return init, tf.function(prefill_fn, **compile), tf.function(decode_fn, **compile)
+        return init, prefill_fn, decode_fn
+
+
+MIN_CACHE_LENGTH = 256  # smallest cache `generate` compiles for (then 512, 1024, ...)
+PREFILL_CHUNK = 64  # prompt tokens per prefill call
+
+
+def _bucket(n, smallest, largest):
+    """The power of two times `smallest` that holds `n`, at most `largest`."""
+    size = smallest
+    while size < n:
+        size *= 2
+    return min(size, largest)
+
+
+class _Generation:
+    """The Python side of `generate`: prefill chunks, then decoding calls; an iterator of the
+    new tokens per step (or of one list per call without streaming), `result` at the end."""
+
+    def __init__(self, fns, buffer, mask, lengths, total, seed, streaming):
+        self.fns, self.buffer, self.mask, self.lengths = fns, buffer, mask, lengths
+        self.total, self.seed, self.streaming = total, seed, streaming
+        self.result = None
+
+    def __iter__(self):
+        init, prefill, decode = self.fns
+        batch, length = self.buffer.shape
+        start = int(self.lengths.min())
+        chunk = min(PREFILL_CHUNK, length)
+        cache = init(batch, length)
+        logits = None
+        # The chunks cover positions 0 .. start - 1 (the last one may overlap the one before:
+        # recomputing a position gives the same keys and values).
+        for begin in range(0, start, chunk):
+            begin = min(begin, length - chunk)
+            step_logits, cache = prefill(
+                self.buffer[:, begin : begin + chunk], cache, np.int32(begin)
+            )
+            if begin <= start - 1 < begin + chunk:
+                logits = ops.take(step_logits, start - 1 - begin, axis=1)
+        tokens, valid = self.buffer, self.mask
+        done = np.zeros((batch,), dtype=bool)
+        index = start
+        while index < self.total:
+            stop = index + 1 if self.streaming else self.total
+            before = index
+            index, tokens, valid, cache, logits, done = decode(
+                tokens, valid, self.mask, cache, logits, done, np.int32(index), np.int32(stop),
+                self.seed,
+            )  # fmt: skip
+            index = int(index)
+            if self.streaming:
+                yield self._new_tokens(tokens, valid, before, index)
+            if index < stop:  # every sequence has ended
+                break
+        self.result = {
+            "token_ids": ops.convert_to_numpy(tokens)[:, : self.total],
+            "padding_mask": ops.convert_to_numpy(valid)[:, : self.total].astype("int32"),
+        }
+
+    def _new_tokens(self, tokens, valid, begin, end):
+        tokens, valid = ops.convert_to_numpy(tokens), ops.convert_to_numpy(valid)
+        new = []
+        for row, length in enumerate(self.lengths):
+            first = max(begin, int(length))
+            new.append([int(t) for t, v in zip(tokens[row, first:end], valid[row, first:end]) if v])
+        return new
 
 
 def _lm_logits(backbone, hidden):
