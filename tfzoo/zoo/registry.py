@@ -22,7 +22,7 @@ def _preset(name):
 _RATES = ("dropout", "attention_dropout")
 
 
-def _arguments(cls, skip=("self", "kwargs", "backbone")):
+def _arguments(cls, skip=("self", "args", "kwargs", "backbone")):
     """Constructor arguments of `cls`, with those a subclass passes on through `**kwargs`."""
     names = []
     for klass in cls.__mro__:

@@ -179,3 +179,24 @@ class BertBackbone(Backbone):
 
         # === Config ===
         self._keep_arguments(locals())
+
+
+def variant_backbone(name, doc, **defaults):
+    """A registered `BertBackbone` subclass called `name` whose arguments default to `defaults`.
+
+    The BERT-layout encoders (RoBERTa, DistilBERT, ELECTRA, ALBERT) are BERT's code with other
+    defaults; each is its own class so that `save_pretrained` knows its checkpoint format.
+    """
+
+    def __init__(self, *args, **kwargs):
+        BertBackbone.__init__(self, *args, **{**defaults, **kwargs})
+
+    fixed = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+    attributes = {
+        "__init__": __init__,
+        "__doc__": f"{doc}\n\n    `tfzoo.models.BertBackbone` (same arguments) with the defaults: {fixed}.",
+        "__module__": BertBackbone.__module__,
+        "VARIANT_DEFAULTS": defaults,
+    }
+    cls = type(name, (BertBackbone,), attributes)
+    return keras.saving.register_keras_serializable(package="tfzoo")(cls)
