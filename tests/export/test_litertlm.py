@@ -98,8 +98,9 @@ def test_every_causal_family_has_a_tiny_config():
 @pytest.mark.parametrize("family", sorted(FAMILY_CONFIGS))
 def test_every_family_round_trips_through_litertlm(family, tmp_path):
     """float32 bundle of each family: LiteRT-LM's greedy ids and text equal Keras `generate`
-    (prompt 7 tokens, 12 new: past the sliding windows of 5), and the bundled model's prefill
-    logits equal Keras' (greedy ids alone cannot see a monotone final-logit soft-cap)."""
+    (prompt 7 tokens, 12 new: past the sliding windows of 5), and the bundled model's logits
+    over a prefill and 6 decode steps equal Keras' (greedy ids alone cannot see a monotone
+    final-logit soft-cap, and some tiny random decoders repeat one token)."""
     lm = build_family(family)
     report = export(lm, tmp_path / f"{family}.litertlm", prefill_lengths=(8,))
     v = report["verification"]
@@ -109,13 +110,22 @@ def test_every_family_round_trips_through_litertlm(family, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=_bundled_tflite(report["path"], tmp_path / "unpacked"))
-    ids = np.random.default_rng(5).integers(2, 97, 8).astype("int32")
+    ids = np.random.default_rng(5).integers(2, 97, 14).astype("int32")
     caches = report["signatures"]["prefill_8"]["inputs"]
     caches = {k: np.zeros(shape, "float32") for k, shape in caches.items() if "kv" in k}
-    got = interpreter.get_signature_runner("prefill_8")(
-        tokens=ids[None], input_pos=np.arange(8, dtype="int32"), **caches
-    )["logits"][0]
-    expected = lm.predict({"token_ids": ids[None], "padding_mask": np.ones((1, 8))}, verbose=0)
+
+    def call(signature, start, stop):
+        out = interpreter.get_signature_runner(signature)(
+            tokens=ids[None, start:stop], input_pos=np.arange(start, stop, dtype="int32"), **caches
+        )
+        caches.update({k: out[k] for k in caches})
+        return out["logits"][0]
+
+    # prefill 8 tokens, then decode 6 (positions 8-13: past the sliding windows of 5)
+    got = np.concatenate(
+        [call("prefill_8", 0, 8)] + [call("decode", p, p + 1) for p in range(8, 14)]
+    )
+    expected = lm.predict({"token_ids": ids[None], "padding_mask": np.ones((1, 14))}, verbose=0)
     np.testing.assert_allclose(got, expected[0], atol=1e-4, rtol=1e-4)
 
 
@@ -147,6 +157,43 @@ def test_float_greedy_text_equals_keras_generate(float_bundle):
     assert v["runtime_ids"] == v["keras_ids"] and len(v["keras_ids"]) > 0
     assert os.path.getsize(report["path"]) == report["file_size"]
     assert report["benchmark"]["decode_tokens_per_s"] > 0
+
+
+RUNNER = os.path.join(os.path.dirname(__file__), "..", "..", "export", "run_litertlm.py")
+
+
+def _run_runner(*args):
+    """`export/run_litertlm.py` in a fresh process where `import tfzoo` fails."""
+    import subprocess
+    import sys
+
+    driver = (
+        "import os, runpy, sys; sys.modules['tfzoo'] = None; sys.argv = sys.argv[1:]; "
+        "sys.path.insert(0, os.path.dirname(sys.argv[0])); "
+        "sys.exit(runpy.run_path(sys.argv[0], run_name='__main__'))"
+    )
+    command = [sys.executable, "-c", driver, os.path.abspath(RUNNER), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_standalone_runner_decodes_the_bundle(float_bundle):
+    """The runner, without tfzoo, prints LiteRT-LM's greedy text of the verification prompt
+    (the Keras text) and its speed; exit code 0; a missing file is a usage error (2)."""
+    import json
+
+    _, _, report = float_bundle
+    v = report["verification"]
+    options = ["--prompt", v["prompt"], "--max-new-tokens", str(len(v["keras_ids"]) or 1)]
+    done = _run_runner(report["path"], *options, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] and result["text"] == v["keras_text"]
+    assert result["decode_tokens_per_s"] > 0 and result["new_tokens"] == len(v["keras_ids"])
+    done = _run_runner(report["path"], *options)
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == v["keras_text"]
+    assert "decode" in done.stdout and "tokens/s" in done.stdout
+    done = _run_runner(report["path"] + ".missing", "--prompt", "w5")
+    assert done.returncode == 2 and "no file at" in done.stderr
 
 
 def _bundled_tflite(bundle_path, folder):
