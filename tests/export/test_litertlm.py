@@ -1,6 +1,7 @@
 """`.litertlm` export: the bundle runs in LiteRT-LM (litert_lm.Engine, separate process) and its
 greedy text equals Keras `generate` for float32 and int8; int4 runs and reports agreement."""
 
+import functools
 import os
 
 import ai_edge_quantizer  # noqa: F401  (litertlm extra: a missing runtime must fail, not skip)
@@ -18,6 +19,24 @@ CONFIGS = {
     "gpt2": dict(COMMON, max_sequence_length=48),
     "llama-tiny": dict(COMMON, num_key_value_heads=2, max_sequence_length=48),
 }
+# One tiny decoder per causal family, each with its family's options switched on at tiny sizes
+# (sliding windows of 5 < the 18-token verification, local/global layers, GQA/MQA).
+TINY = dict(hidden_dim=32, num_heads=4, intermediate_dim=64, vocabulary_size=97)
+LOCAL_GLOBAL = dict(
+    num_layers=2, layer_types=["sliding_attention", "full_attention"], sliding_window=5
+)
+FAMILY_CONFIGS = {
+    "gpt": ("gpt2", dict(num_layers=1)),
+    "gpt_neox": ("pythia-70m", dict(num_layers=1, num_key_value_heads=4)),
+    "llama": ("llama-tiny", dict(num_layers=1, num_key_value_heads=2)),
+    "mistral": ("mistral-7b", dict(num_layers=1, num_key_value_heads=2, sliding_window=5)),
+    "qwen2": ("qwen2.5-0.5b", dict(num_layers=1, num_key_value_heads=2)),
+    "qwen3": ("qwen3-0.6b", dict(num_layers=1, num_key_value_heads=2)),
+    "phi3": ("phi-3-mini-4k", dict(num_layers=1, num_key_value_heads=4)),
+    "gemma": ("gemma-2b", dict(num_layers=1, num_key_value_heads=1)),
+    "gemma2": ("gemma-2-2b", dict(LOCAL_GLOBAL, num_key_value_heads=2, query_scale_dim=8)),
+    "gemma3": ("gemma-3-270m", dict(LOCAL_GLOBAL, num_key_value_heads=1, query_scale_dim=8)),
+}
 MAX_TOKENS = 30  # not a multiple of the prefill length: the last chunk overhangs the cache end
 PREFILL = (8, 16)
 PROMPT = "w5 w6 w7 w8 w9 w10"
@@ -28,6 +47,7 @@ def build(name, seed=1234):
     return tfzoo.build(name, task="causal_lm", **CONFIGS[name])
 
 
+@functools.cache
 def word_tokenizer():
     """97 whole-word tokens (`<bos>`, `<eos>`, `w2` ... `w96`): text <-> ids is one-to-one, so
     equal text means equal tokens."""
@@ -52,6 +72,61 @@ def export(lm, path, **kw):
         verify_prompt=PROMPT,
         **kw,
     )
+
+
+def build_family(family):
+    """The family's tiny decoder with every weight drawn from N(0, 0.5) (norm scales, biases and
+    Gemma's `1 + w` offsets included), so that no option is an identity at initialisation."""
+    preset, sizes = FAMILY_CONFIGS[family]
+    lm = tfzoo.build(
+        preset, task="causal_lm", **TINY, head_dim=8, max_sequence_length=48, dropout=0.0, **sizes
+    )
+    for v in lm.variables:
+        v.assign(np.random.default_rng(len(v.path)).normal(0, 0.5, v.shape).astype(v.dtype))
+    return lm
+
+
+def test_every_causal_family_has_a_tiny_config():
+    from tfzoo.zoo import FAMILIES
+
+    causal = {name for name, f in FAMILIES.items() if "causal_lm" in f.tasks}
+    assert causal == set(FAMILY_CONFIGS)
+    for family, (preset, _) in FAMILY_CONFIGS.items():
+        assert preset in tfzoo.list_models(family)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_CONFIGS))
+def test_every_family_round_trips_through_litertlm(family, tmp_path):
+    """float32 bundle of each family: LiteRT-LM's greedy ids and text equal Keras `generate`
+    (prompt 7 tokens, 12 new: past the sliding windows of 5), and the bundled model's logits
+    over a prefill and 6 decode steps equal Keras' (greedy ids alone cannot see a monotone
+    final-logit soft-cap, and some tiny random decoders repeat one token)."""
+    lm = build_family(family)
+    report = export(lm, tmp_path / f"{family}.litertlm", prefill_lengths=(8,))
+    v = report["verification"]
+    assert report["verified"] and v["greedy_match"] and v["tokenizer_match"]
+    assert v["runtime_ids"] == v["keras_ids"] and len(v["keras_ids"]) > 0
+    assert v["runtime_text"] == v["keras_text"]
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=_bundled_tflite(report["path"], tmp_path / "unpacked"))
+    ids = np.random.default_rng(5).integers(2, 97, 14).astype("int32")
+    caches = report["signatures"]["prefill_8"]["inputs"]
+    caches = {k: np.zeros(shape, "float32") for k, shape in caches.items() if "kv" in k}
+
+    def call(signature, start, stop):
+        out = interpreter.get_signature_runner(signature)(
+            tokens=ids[None, start:stop], input_pos=np.arange(start, stop, dtype="int32"), **caches
+        )
+        caches.update({k: out[k] for k in caches})
+        return out["logits"][0]
+
+    # prefill 8 tokens, then decode 6 (positions 8-13: past the sliding windows of 5)
+    got = np.concatenate(
+        [call("prefill_8", 0, 8)] + [call("decode", p, p + 1) for p in range(8, 14)]
+    )
+    expected = lm.predict({"token_ids": ids[None], "padding_mask": np.ones((1, 14))}, verbose=0)
+    np.testing.assert_allclose(got, expected[0], atol=1e-4, rtol=1e-4)
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
@@ -82,6 +157,43 @@ def test_float_greedy_text_equals_keras_generate(float_bundle):
     assert v["runtime_ids"] == v["keras_ids"] and len(v["keras_ids"]) > 0
     assert os.path.getsize(report["path"]) == report["file_size"]
     assert report["benchmark"]["decode_tokens_per_s"] > 0
+
+
+RUNNER = os.path.join(os.path.dirname(__file__), "..", "..", "export", "run_litertlm.py")
+
+
+def _run_runner(*args):
+    """`export/run_litertlm.py` in a fresh process where `import tfzoo` fails."""
+    import subprocess
+    import sys
+
+    driver = (
+        "import os, runpy, sys; sys.modules['tfzoo'] = None; sys.argv = sys.argv[1:]; "
+        "sys.path.insert(0, os.path.dirname(sys.argv[0])); "
+        "sys.exit(runpy.run_path(sys.argv[0], run_name='__main__'))"
+    )
+    command = [sys.executable, "-c", driver, os.path.abspath(RUNNER), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_standalone_runner_decodes_the_bundle(float_bundle):
+    """The runner, without tfzoo, prints LiteRT-LM's greedy text of the verification prompt
+    (the Keras text) and its speed; exit code 0; a missing file is a usage error (2)."""
+    import json
+
+    _, _, report = float_bundle
+    v = report["verification"]
+    options = ["--prompt", v["prompt"], "--max-new-tokens", str(len(v["keras_ids"]) or 1)]
+    done = _run_runner(report["path"], *options, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] and result["text"] == v["keras_text"]
+    assert result["decode_tokens_per_s"] > 0 and result["new_tokens"] == len(v["keras_ids"])
+    done = _run_runner(report["path"], *options)
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == v["keras_text"]
+    assert "decode" in done.stdout and "tokens/s" in done.stdout
+    done = _run_runner(report["path"] + ".missing", "--prompt", "w5")
+    assert done.returncode == 2 and "no file at" in done.stderr
 
 
 def _bundled_tflite(bundle_path, folder):

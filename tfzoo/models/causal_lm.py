@@ -41,7 +41,7 @@ class CausalLM(Task):
         # === Functional Model ===
         inputs = backbone.input
         hidden = backbone(inputs)
-        logits = _lm_logits(backbone, hidden)
+        logits = lm_logits(backbone, hidden)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         # === Config ===
         end_ids = _end_token_ids(end_token_id, backbone.vocabulary_size)
@@ -91,7 +91,7 @@ class CausalLM(Task):
             new_caches.append(layer_cache)
         hidden = b.layer_norm(x)
         cache = ops.stack(new_caches, axis=1)
-        logits = _lm_logits(b, hidden)
+        logits = lm_logits(b, hidden)
         return logits, hidden, cache
 
     # --- generation ------------------------------------------------------------------------
@@ -373,7 +373,7 @@ class _Generation:
         return new
 
 
-def _lm_logits(backbone, hidden):
+def lm_logits(backbone, hidden):
     """float32 vocabulary logits of `hidden`: the (tied or separate) head, soft-capped if the
     backbone says so (Gemma 2's `final_logit_soft_cap`)."""
     logits = ops.cast(backbone.token_embedding(hidden, reverse=True), "float32")

@@ -30,6 +30,7 @@ def _arguments(cls, skip=("self", "args", "kwargs", "backbone")):
             continue
         parameters = inspect.signature(klass.__init__).parameters
         names += [p for p in parameters if p not in skip and p not in names]
+        names += [p for p in vars(klass).get("OPTIONS", ()) if p not in names]
         if "kwargs" not in parameters or not klass.__module__.startswith("tfzoo"):
             break
     return names

@@ -13,7 +13,11 @@ LiteRT-LM's executor drives a prefill/decode model by tensor names:
 
 `T` is `max_tokens`, the context the runtime can fill. The model runs the Keras model's own
 layers (`TransformerDecoder` blocks with their key/value-cache path, as `CausalLM.generate`
-does), so every decoder family built on `tfzoo.models.DecoderBackbone` exports the same way.
+does) and the task's head, so every option of the decoder families built on
+`tfzoo.models.DecoderBackbone` (GPT-2, GPT-NeoX and the Llama-derived families: q/k norm,
+attention and final-logit soft-capping, sliding-window layers, partial rotary, post-norms,
+parallel residual, scaled embeddings, Gemma's `1 + w` norm, tied or separate heads) is the
+Keras model's own.
 
 Prefill chunks near the end of the cache: the layers write a chunk of `S` keys with
 `DYNAMIC_UPDATE_SLICE` at the chunk's first position, and that op clamps its start so that the
@@ -71,6 +75,8 @@ def _step(causal_lm, tokens, input_pos, caches, max_tokens):
     """Runs `tokens` at positions `input_pos[0] ...` against the runtime-layout caches."""
     import tensorflow as tf
 
+    from tfzoo.models.causal_lm import lm_logits
+
     b = causal_lm.backbone
     steps = tokens.shape[1]
     start = input_pos[0]
@@ -87,8 +93,7 @@ def _step(causal_lm, tokens, input_pos, caches, max_tokens):
         cache = tf.cast(cache[:, :, :max_tokens], tf.float32)
         outputs[f"kv_cache_k_{i}"] = tf.transpose(cache[:, 0], (0, 2, 1, 3))
         outputs[f"kv_cache_v_{i}"] = tf.transpose(cache[:, 1], (0, 2, 3, 1))
-    hidden = b.layer_norm(x)
-    outputs["logits"] = tf.cast(b.token_embedding(hidden, reverse=True), tf.float32)
+    outputs["logits"] = lm_logits(b, b.layer_norm(x))  # soft-capped if the family is
     return outputs
 
 

@@ -94,6 +94,8 @@ class LlamaBackbone(DecoderBackbone):
 
     #: The options a family subclass fixes by default (its architecture); arguments override.
     FAMILY_DEFAULTS = {}
+    #: The options taken through `**kwargs` (`tfzoo.build` accepts them as overrides).
+    OPTIONS = tuple(OPTION_DEFAULTS)
 
     def __init__(
         self,
