@@ -119,8 +119,7 @@ def hf_config(model, architecture):
         "add_cross_attention": False,
     }
     if isinstance(model, (BertClassifier, BertTokenClassifier)):
-        config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
-        config["label2id"] = {f"LABEL_{i}": i for i in range(model.num_classes)}
+        config.update(label_config(model.num_classes))
         config["classifier_dropout"] = model.dropout
     return config
 
@@ -239,3 +238,11 @@ def head_slots(model):
     if isinstance(model, QuestionAnswering):
         return dense_slots("qa_outputs", model.qa_outputs)
     return []
+
+
+def label_config(num_classes):
+    """The `id2label` / `label2id` entries of a Hugging Face config for `num_classes` labels."""
+    return {
+        "id2label": {str(i): f"LABEL_{i}" for i in range(num_classes)},
+        "label2id": {f"LABEL_{i}": i for i in range(num_classes)},
+    }

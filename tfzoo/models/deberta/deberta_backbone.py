@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, checks
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import Backbone, check_sizes
 from tfzoo.models.deberta.deberta_layers import DebertaEncoderBlock, RelativePositionEmbeddings
 
 
@@ -67,30 +67,19 @@ class DebertaBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        checks.check_positive_ints(
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
+        check_sizes(locals(), takes_head_dim=False)
         checks.check_positive_ints(
             minimum=0, position_buckets=position_buckets, num_segments=num_segments
         )
-        if hidden_dim % num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}. Pick a "
-                f"hidden_dim that is a multiple of num_heads."
-            )
         unknown = sorted(set(attention_terms) - {"c2p", "p2c"})
         if unknown:
             raise ValueError(
                 f"Unknown attention_terms {unknown}: DeBERTa's position terms are 'c2p' "
                 f"(content to position) and 'p2c' (position to content)."
             )
+        attention_terms = tuple(attention_terms)
         span = position_buckets or max_sequence_length
-        embedding_dim = embedding_dim or hidden_dim
+        embedding_dim = embedding_dim or hidden_dim  # the value saved in the config
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
         # === Layers ===
@@ -162,46 +151,5 @@ class DebertaBackbone(Backbone):
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.max_sequence_length = max_sequence_length
-        self.position_buckets = position_buckets
-        self.attention_terms = tuple(attention_terms)
-        self.share_position_projections = share_position_projections
-        self.normalize_relative_embeddings = normalize_relative_embeddings
-        self.absolute_positions = absolute_positions
-        self._has_position_table = absolute_positions
-        self.num_segments = num_segments
-        self.embedding_dim = embedding_dim
-        self.activation = activation
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "max_sequence_length": self.max_sequence_length,
-                "position_buckets": self.position_buckets,
-                "attention_terms": list(self.attention_terms),
-                "share_position_projections": self.share_position_projections,
-                "normalize_relative_embeddings": self.normalize_relative_embeddings,
-                "absolute_positions": self.absolute_positions,
-                "num_segments": self.num_segments,
-                "embedding_dim": self.embedding_dim,
-                "activation": self.activation,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-            }
-        )
-        return config
+        self._has_position_table = absolute_positions  # relative positions need no table
+        self._keep_arguments(locals())

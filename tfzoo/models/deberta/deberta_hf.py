@@ -110,8 +110,7 @@ def hf_config(model, architecture):
         "pad_token_id": 0,
     }
     if hasattr(model, "num_classes"):
-        config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
-        config["label2id"] = {f"LABEL_{i}": i for i in range(model.num_classes)}
+        config.update(bert_hf.label_config(model.num_classes))
     return config
 
 

@@ -94,8 +94,7 @@ def hf_config(model, architecture):
         "tie_word_embeddings": True,
     }
     if hasattr(model, "num_classes"):
-        config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
-        config["label2id"] = {f"LABEL_{i}": i for i in range(model.num_classes)}
+        config.update(bert_hf.label_config(model.num_classes))
     return config
 
 

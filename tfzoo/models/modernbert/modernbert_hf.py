@@ -9,6 +9,7 @@ input and gate), `mlp.Wo`, and `final_norm`. Heads: `head.dense` + `head.norm` t
 """
 
 from tfzoo.models import slots as S
+from tfzoo.models.bert import bert_hf
 from tfzoo.models.modernbert.modernbert_tasks import (
     ModernBertClassifier,
     ModernBertMaskedLM,
@@ -144,8 +145,7 @@ def hf_config(model, architecture):
     if hasattr(model, "pooling"):
         config["classifier_pooling"] = model.pooling
     if hasattr(model, "num_classes") and architecture != "ModernBertForQuestionAnswering":
-        config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
-        config["label2id"] = {f"LABEL_{i}": i for i in range(model.num_classes)}
+        config.update(bert_hf.label_config(model.num_classes))
     return config
 
 
