@@ -10,6 +10,7 @@ import dataclasses
 
 from tfzoo.models import slots as S
 from tfzoo.models.causal_lm import CausalLM
+from tfzoo.models.slots import backbone_of
 
 # Hugging Face activation names the decoders use -> tfzoo's.
 ACTIVATIONS = {**S.ACTIVATIONS, "silu": "silu", "swish": "silu"}
@@ -52,10 +53,6 @@ class Layout:
     ffn: dict = dataclasses.field(
         default_factory=lambda: {"gate": "gate_proj", "up": "up_proj", "down": "down_proj"}
     )
-
-
-def backbone_of(model):
-    return model.backbone if hasattr(model, "backbone") else model
 
 
 def attention_bias(backbone):

@@ -1,12 +1,13 @@
-"""`FirstTokenClassifier`: the two-layer classification head of RoBERTa and DistilBERT."""
+"""`FirstTokenClassifier`: the two-layer classification head of RoBERTa, DistilBERT, ELECTRA
+and DeBERTa, and `first_token_classifier`, which names one family's head."""
 
 import keras
 
 from tfzoo.layers import get_activation
-from tfzoo.models.task import Task, check_num_classes
+from tfzoo.models.task import ClassifierHead
 
 
-class FirstTokenClassifier(Task):
+class FirstTokenClassifier(ClassifierHead):
     """Sequence classification from the first token: dense + activation, then the classifier.
 
     BERT classifies its tanh `pooled_output`; RoBERTa (tanh) and DistilBERT (ReLU) carry the
@@ -22,31 +23,39 @@ class FirstTokenClassifier(Task):
 
     _activation = "tanh"
 
-    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        check_num_classes(num_classes)
-        # === Layers ===
-        self.backbone = backbone
+    def _add_feature_layers(self, dropout):
         self.pre_dense = keras.layers.Dense(
-            backbone.hidden_dim,
+            self.backbone.hidden_dim,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            dtype=backbone.dtype_policy,
+            dtype=self.backbone.dtype_policy,
             name="pre_dense",
         )
-        self.pre_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy)
-        self._add_classifier(num_classes, dropout)
-        # === Functional Model ===
-        inputs = backbone.input
-        first = backbone(inputs)["sequence_output"][:, 0, :]
-        features = _activation(self._activation)(self.pre_dense(self.pre_dropout(first)))
-        super().__init__(inputs=inputs, outputs=self._classify(features), **kwargs)
-        # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
+        self.pre_dropout = keras.layers.Dropout(dropout, dtype=self.backbone.dtype_policy)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+    def _features(self, outputs):
+        first = outputs["sequence_output"][:, 0, :]
+        return _activation(self._activation)(self.pre_dense(self.pre_dropout(first)))
+
+
+def first_token_classifier(name, activation, doc, backbone):
+    """A registered `FirstTokenClassifier` subclass called `name` that uses `activation`.
+
+    The families' heads differ only by that activation (RoBERTa tanh, DistilBERT ReLU, ELECTRA
+    and DeBERTa GELU); each is its own class so that `.keras` files and `save_pretrained` know
+    the family. `doc`: the class's first line; `backbone`: the backbone class's name.
+    """
+    args = (
+        f"Args:\n        backbone: a `tfzoo.models.{backbone}`.\n"
+        "        num_classes: int. Number of classes.\n"
+        "        dropout: float. Defaults to `0.1`."
+    )
+    attributes = {
+        "__doc__": f"{doc}\n\n    {args}\n    ",
+        "__module__": f"tfzoo.models.{backbone.lower().removesuffix('backbone')}",
+        "_activation": activation,
+    }
+    cls = type(name, (FirstTokenClassifier,), attributes)
+    return keras.saving.register_keras_serializable(package="tfzoo")(cls)
 
 
 def _activation(name):

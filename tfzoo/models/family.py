@@ -48,12 +48,60 @@ def decoder_family(name, backbone, presets, hugging_face):
     )
 
 
+def encoder_family(name, backbone, presets, hugging_face, **tasks):
+    """The `Family` of a BERT-like encoder: BERT's five task heads, unless `tasks` names others.
+
+    Example: `encoder_family("roberta", RobertaBackbone, ROBERTA_PRESETS, roberta_hf,
+    classification=RobertaClassifier)`.
+    """
+    from tfzoo.models.bert import bert_tasks
+
+    bert = {
+        "classification": bert_tasks.BertClassifier,
+        "token_classification": bert_tasks.BertTokenClassifier,
+        "masked_lm": bert_tasks.BertMaskedLM,
+        "sentence_embedding": bert_tasks.BertSentenceEmbedding,
+        "question_answering": bert_tasks.BertQuestionAnswering,
+    }
+    return Family(name, backbone, {**bert, **tasks}, presets, {"hugging_face": hugging_face})
+
+
 def preset(description, published_parameters=None, **config):
     """One preset entry: the backbone arguments `config`, a description, the published count."""
     return dict(config=config, description=description, published_parameters=published_parameters)
 
 
-#: The order of `decoder_preset`'s `dims`.
+def presets(base, rows):
+    """A family's presets from its `base` config and one row per preset.
+
+    Args:
+        base: dict. The backbone arguments every preset of the family shares.
+        rows: dict of zoo name -> `(description, published_parameters, config)`, where `config`
+            holds only the arguments that differ from (or add to) `base`.
+
+    Example:
+
+    >>> presets(dict(vocabulary_size=30522), {"bert-tiny": ("BERT L2/H128", 4_385_920, sizes(2, 128))})
+    """
+    return {
+        name: preset(description, published_parameters, **{**base, **config})
+        for name, (description, published_parameters, config) in rows.items()
+    }
+
+
+def sizes(num_layers, hidden_dim, num_heads=None, intermediate_dim=None, **config):
+    """The sizes of a Transformer with the usual proportions: heads of width 64
+    (`num_heads = hidden_dim / 64`) and a feed-forward 4 times as wide, unless given."""
+    return dict(
+        num_layers=num_layers,
+        hidden_dim=hidden_dim,
+        num_heads=num_heads or hidden_dim // 64,
+        intermediate_dim=intermediate_dim or 4 * hidden_dim,
+        **config,
+    )
+
+
+#: The order of `decoder_sizes`' arguments.
 DECODER_DIMS = (
     "num_layers",
     "hidden_dim",
@@ -65,6 +113,6 @@ DECODER_DIMS = (
 )
 
 
-def decoder_preset(description, published_parameters, dims, **options):
-    """A decoder preset: `dims` gives the `DECODER_DIMS` in order, `options` the rest."""
-    return preset(description, published_parameters, **dict(zip(DECODER_DIMS, dims)), **options)
+def decoder_sizes(dims, **options):
+    """A decoder's config: `dims` gives the seven `DECODER_DIMS` in order, `options` the rest."""
+    return dict(zip(DECODER_DIMS, dims, strict=True), **options)

@@ -21,6 +21,31 @@ ACTIVATIONS = {
 ACTIVATIONS_BACK = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
 
 
+def activation_from(config, key, default, family):
+    """tfzoo's activation for `config[key]` (a `config.json`), refusing one it lacks."""
+    act = config.get(key, default)
+    if act not in ACTIVATIONS:
+        raise ValueError(
+            f"config.json has {key}={act!r}; tfzoo's {family} supports {sorted(ACTIVATIONS)}."
+        )
+    return ACTIVATIONS[act]
+
+
+def activation_of(backbone, family, hf_family=None):
+    """The Hugging Face name of `backbone.activation`, refusing one Hugging Face lacks."""
+    if backbone.activation not in ACTIVATIONS_BACK:
+        raise ValueError(
+            f"This {family} uses activation={backbone.activation!r}, which Hugging Face "
+            f"{hf_family or family} cannot express. Supported: {sorted(ACTIVATIONS_BACK)}."
+        )
+    return ACTIVATIONS_BACK[backbone.activation]
+
+
+def backbone_of(model):
+    """The backbone of a task model, or `model` itself when it is a backbone."""
+    return model.backbone if hasattr(model, "backbone") else model
+
+
 @dataclasses.dataclass(frozen=True)
 class Slot:
     """One foreign tensor and the tfzoo variables it fills.

@@ -59,3 +59,33 @@ class Task(ZooModel):
         if isinstance(config.get("backbone"), dict):
             config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
+
+
+class ClassifierHead(Task):
+    """Base of the classification heads: features of the backbone's outputs, dropout, then a
+    dense layer to `num_classes` logits (float32).
+
+    Subclasses define `_features(outputs)` and may add layers for it in `_add_feature_layers`.
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
+        check_num_classes(num_classes)
+        # === Layers ===
+        self.backbone = backbone
+        self._add_feature_layers(dropout)
+        self._add_classifier(num_classes, dropout)
+        # === Functional Model ===
+        inputs = backbone.input
+        logits = self._classify(self._features(backbone(inputs)))
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def _add_feature_layers(self, dropout):
+        pass
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config

@@ -8,42 +8,30 @@ one layer (every published ALBERT) is supported. Heads: `predictions.*` (masked 
 `classifier` (classification on the pooled output, and tokens), `qa_outputs`.
 """
 
+from tfzoo.models import slots as S
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_tasks import BertClassifier, BertMaskedLM, BertTokenClassifier
 
 MODEL_TYPE = "albert"
 PREFIX = "albert."
-ARCHITECTURES = {
-    "AlbertModel": None,
-    "AlbertForMaskedLM": "masked_lm",
-    "AlbertForPreTraining": "masked_lm",
-    "AlbertForSequenceClassification": "classification",
-    "AlbertForTokenClassification": "token_classification",
-    "AlbertForQuestionAnswering": "question_answering",
-}
-TIED = {
-    "predictions.decoder.weight": "{p}embeddings.word_embeddings.weight",
-    "predictions.decoder.bias": "predictions.bias",
-}
+ARCHITECTURES = {**bert_hf.architectures("Albert"), "AlbertForPreTraining": "masked_lm"}
+TIED = bert_hf.tied_decoder("predictions.")
 IGNORED_SUFFIXES = ("position_ids",)
-NOT_SAVED = {
-    "AlbertForMaskedLM": ("pooler.",),
-    "AlbertForTokenClassification": ("pooler.",),
-    "AlbertForQuestionAnswering": ("pooler.",),
-}
+NOT_SAVED = dict.fromkeys(
+    ["AlbertForMaskedLM", "AlbertForTokenClassification", "AlbertForQuestionAnswering"],
+    ("pooler.",),
+)
 unused_weights = bert_hf.unused_weights
-_NAMES = {
-    "project": "encoder.embedding_hidden_mapping_in",
-    "layer": "encoder.albert_layer_groups.0.albert_layers",
-    "query": "attention.query",
-    "key": "attention.key",
-    "value": "attention.value",
-    "attention_output": "attention.dense",
-    "attention_norm": "attention.LayerNorm",
-    "intermediate": "ffn",
-    "output": "ffn_output",
-    "output_norm": "full_layer_layer_norm",
-}
+extra_tensors = bert_hf.extra_tensors
+LAYOUT = bert_hf.EncoderLayout(
+    project="encoder.embedding_hidden_mapping_in",
+    layer="encoder.albert_layer_groups.0.albert_layers",
+    attention=("attention.query", "attention.key", "attention.value", "attention.dense"),
+    ffn=("ffn", "ffn_output"),
+    norms=("attention.LayerNorm", "full_layer_layer_norm"),
+    pooler="pooler",
+    masked_lm=("predictions.dense", "predictions.LayerNorm", "predictions.bias"),
+)
+slots = LAYOUT.slots
 
 
 def backbone_kwargs(config):
@@ -69,27 +57,9 @@ def task_defaults(config, task):
 
 
 def hf_config(model, architecture):
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     config = bert_hf.hf_config(model, architecture)
     config.update(embedding_size=b.embedding_dim, num_hidden_groups=1, inner_group_num=1)
     if "classifier_dropout" in config:
         config["classifier_dropout_prob"] = config.pop("classifier_dropout")
     return config
-
-
-def extra_tensors(model, prefix):
-    return bert_hf.extra_tensors(model, prefix)
-
-
-def slots(model, prefix):
-    """Slot table of an ALBERT backbone or task; `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
-    table = bert_hf.encoder_slots(b, prefix, _NAMES)
-    table += bert_hf.dense_slots(f"{prefix}pooler", b.pooler)
-    if isinstance(model, BertMaskedLM):
-        table += bert_hf.masked_lm_slots(
-            model, "predictions.dense", "predictions.LayerNorm", "predictions.bias"
-        )
-    elif isinstance(model, (BertClassifier, BertTokenClassifier)):
-        table += bert_hf.dense_slots("classifier", model.output_dense)
-    return table + bert_hf.head_slots(model)

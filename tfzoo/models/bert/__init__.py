@@ -10,22 +10,10 @@ from tfzoo.models.bert.bert_tasks import (
     BertSentenceEmbedding,
     BertTokenClassifier,
 )
-from tfzoo.models.family import Family
+from tfzoo.models.family import encoder_family
 from tfzoo.models.pooling import mean_pool
 
-FAMILY = Family(
-    name="bert",
-    backbone=BertBackbone,
-    tasks={
-        "classification": BertClassifier,
-        "token_classification": BertTokenClassifier,
-        "masked_lm": BertMaskedLM,
-        "sentence_embedding": BertSentenceEmbedding,
-        "question_answering": BertQuestionAnswering,
-    },
-    presets=BERT_PRESETS,
-    converters={"hugging_face": bert_hf},
-)
+FAMILY = encoder_family("bert", BertBackbone, BERT_PRESETS, bert_hf)
 
 __all__ = [
     "BERT_PRESETS",

@@ -4,31 +4,16 @@ from keras import ops
 from tfzoo.layers import LayerNorm, get_activation
 from tfzoo.models.question_answering import QuestionAnswering
 from tfzoo.models.sentence_embedding import SentenceEmbedding
-from tfzoo.models.task import Task, check_num_classes
+from tfzoo.models.task import ClassifierHead, Task
 
 
-class _BertDenseHead(Task):
-    """Dropout and a dense layer on one output of a BERT backbone, named by `_features`."""
+class _BertDenseHead(ClassifierHead):
+    """Dropout and a dense layer on one output of a BERT backbone, named by `_features_key`."""
 
-    _features = "pooled_output"
+    _features_key = "pooled_output"
 
-    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        check_num_classes(num_classes)
-        # === Layers ===
-        self.backbone = backbone
-        self._add_classifier(num_classes, dropout)
-        # === Functional Model ===
-        inputs = backbone.input
-        logits = self._classify(backbone(inputs)[self._features])
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+    def _features(self, outputs):
+        return outputs[self._features_key]
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -48,7 +33,7 @@ class BertClassifier(_BertDenseHead):
     >>> model = tfzoo.build("bert-tiny", task="classification", num_classes=2)
     """
 
-    _features = "pooled_output"  # (batch, hidden)
+    _features_key = "pooled_output"  # (batch, hidden)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -63,7 +48,7 @@ class BertTokenClassifier(_BertDenseHead):
     Outputs logits `(batch, seq, num_classes)`.
     """
 
-    _features = "sequence_output"  # (batch, seq, hidden)
+    _features_key = "sequence_output"  # (batch, seq, hidden)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")

@@ -1,29 +1,20 @@
 """DeBERTa-v2 / v3: `DebertaBackbone` (disentangled attention), tasks, presets, converter."""
 
-from tfzoo.models.bert.bert_tasks import (
-    BertMaskedLM,
-    BertQuestionAnswering,
-    BertSentenceEmbedding,
-    BertTokenClassifier,
-)
 from tfzoo.models.deberta import deberta_hf
 from tfzoo.models.deberta.deberta_backbone import DebertaBackbone
 from tfzoo.models.deberta.deberta_presets import DEBERTA_PRESETS
-from tfzoo.models.deberta.deberta_tasks import DebertaClassifier
-from tfzoo.models.family import Family
+from tfzoo.models.encoder_classifier import first_token_classifier
+from tfzoo.models.family import encoder_family
 
-FAMILY = Family(
-    name="deberta",
-    backbone=DebertaBackbone,
-    tasks={
-        "classification": DebertaClassifier,
-        "token_classification": BertTokenClassifier,
-        "masked_lm": BertMaskedLM,
-        "sentence_embedding": BertSentenceEmbedding,
-        "question_answering": BertQuestionAnswering,
-    },
-    presets=DEBERTA_PRESETS,
-    converters={"hugging_face": deberta_hf},
+DebertaClassifier = first_token_classifier(
+    "DebertaClassifier",
+    "gelu",
+    "DeBERTa's classification head: the context pooler (dense + GELU on the first token), then "
+    "logits.",
+    "DebertaBackbone",
+)
+FAMILY = encoder_family(
+    "deberta", DebertaBackbone, DEBERTA_PRESETS, deberta_hf, classification=DebertaClassifier
 )
 
 __all__ = ["DEBERTA_PRESETS", "FAMILY", "DebertaBackbone", "DebertaClassifier"]

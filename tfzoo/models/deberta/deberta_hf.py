@@ -12,22 +12,11 @@ Convolution layers (`conv_kernel_size`) are not supported.
 
 from tfzoo.models import slots as S
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_tasks import BertMaskedLM, BertTokenClassifier
-from tfzoo.models.deberta.deberta_tasks import DebertaClassifier
 
 MODEL_TYPE = "deberta-v2"
 PREFIX = "deberta."
-ARCHITECTURES = {
-    "DebertaV2Model": None,
-    "DebertaV2ForMaskedLM": "masked_lm",
-    "DebertaV2ForSequenceClassification": "classification",
-    "DebertaV2ForTokenClassification": "token_classification",
-    "DebertaV2ForQuestionAnswering": "question_answering",
-}
-TIED = {
-    "cls.predictions.decoder.weight": "{p}embeddings.word_embeddings.weight",
-    "cls.predictions.decoder.bias": "cls.predictions.bias",
-}
+ARCHITECTURES = bert_hf.architectures("DebertaV2")
+TIED = bert_hf.tied_decoder("cls.predictions.")
 IGNORED_SUFFIXES = ("position_ids",)
 task_defaults = bert_hf.task_defaults
 
@@ -49,9 +38,6 @@ def backbone_kwargs(config):
             "config.json has relative_attention=false: tfzoo's DebertaBackbone is the "
             "relative-attention model (every published DeBERTa-v2/v3)."
         )
-    act = config.get("hidden_act", "gelu")
-    if act not in S.ACTIVATIONS:
-        raise ValueError(f"config.json has hidden_act={act!r}; supported: {sorted(S.ACTIVATIONS)}.")
     max_positions = config.get("max_position_embeddings", 512)
     max_relative = config.get("max_relative_positions", -1)
     if max_relative >= 1 and max_relative != max_positions:
@@ -61,12 +47,10 @@ def backbone_kwargs(config):
         )
     norm = [x.strip() for x in str(config.get("norm_rel_ebd", "none")).lower().split("|")]
     return dict(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
-        max_sequence_length=max_positions,
+        **bert_hf.arguments_from(
+            config, dropout=0.1, attention_dropout=0.1, max_sequence_length=max_positions
+        ),
+        activation=S.activation_from(config, "hidden_act", "gelu", "DeBERTa"),
         position_buckets=max(config.get("position_buckets", -1), 0),
         attention_terms=tuple(t for t in ("c2p", "p2c") if t in _pos_att_type(config)),
         share_position_projections=config.get("share_att_key", False),
@@ -74,25 +58,15 @@ def backbone_kwargs(config):
         absolute_positions=config.get("position_biased_input", True),
         num_segments=config.get("type_vocab_size", 0),
         embedding_dim=config.get("embedding_size", config["hidden_size"]),
-        activation=S.ACTIVATIONS[act],
-        dropout=config.get("hidden_dropout_prob", 0.1),
-        attention_dropout=config.get("attention_probs_dropout_prob", 0.1),
         layer_norm_epsilon=config.get("layer_norm_eps", 1e-7),
     )
 
 
 def hf_config(model, architecture):
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     config = {
-        "vocab_size": b.vocabulary_size,
-        "hidden_size": b.hidden_dim,
-        "num_hidden_layers": b.num_layers,
-        "num_attention_heads": b.num_heads,
-        "intermediate_size": b.intermediate_dim,
-        "hidden_act": S.ACTIVATIONS_BACK[b.activation],
-        "hidden_dropout_prob": b.dropout,
-        "attention_probs_dropout_prob": b.attention_dropout,
-        "max_position_embeddings": b.max_sequence_length,
+        **bert_hf.config_of(b),
+        "hidden_act": S.activation_of(b, "DeBERTa"),
         "max_relative_positions": -1,
         "position_buckets": b.position_buckets or -1,
         "relative_attention": True,
@@ -114,35 +88,22 @@ def hf_config(model, architecture):
     return config
 
 
-def slots(model, prefix):
-    """Slot table of a DeBERTa backbone or task; `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
-    p = prefix
+def _backbone_slots(b, p):
+    """Slots of a `DebertaBackbone` under the prefix `p`."""
     emb = b.embeddings
     table = [S.copy(f"{p}embeddings.word_embeddings.weight", emb.token_embedding.embeddings)]
     if emb.position_embedding is not None:
-        table.append(
-            S.copy(
-                f"{p}embeddings.position_embeddings.weight",
-                emb.position_embedding.position_embeddings,
-            )
-        )
+        positions = emb.position_embedding.position_embeddings
+        table.append(S.copy(f"{p}embeddings.position_embeddings.weight", positions))
     if emb.segment_embedding is not None:
-        table.append(
-            S.copy(f"{p}embeddings.token_type_embeddings.weight", emb.segment_embedding.embeddings)
-        )
+        segments = emb.segment_embedding.embeddings
+        table.append(S.copy(f"{p}embeddings.token_type_embeddings.weight", segments))
     if b.embeddings_project is not None:
         table.append(S.linear(f"{p}embeddings.embed_proj.weight", b.embeddings_project.kernel))
-    table += [
-        S.copy(f"{p}embeddings.LayerNorm.weight", b.embeddings_norm.gamma),
-        S.copy(f"{p}embeddings.LayerNorm.bias", b.embeddings_norm.beta),
-        S.copy(f"{p}encoder.rel_embeddings.weight", b.relative_embeddings.embeddings),
-    ]
+    table += bert_hf.norm_slots(f"{p}embeddings.LayerNorm", b.embeddings_norm)
+    table.append(S.copy(f"{p}encoder.rel_embeddings.weight", b.relative_embeddings.embeddings))
     if b.relative_embeddings.norm is not None:
-        table += [
-            S.copy(f"{p}encoder.LayerNorm.weight", b.relative_embeddings.norm.gamma),
-            S.copy(f"{p}encoder.LayerNorm.bias", b.relative_embeddings.norm.beta),
-        ]
+        table += bert_hf.norm_slots(f"{p}encoder.LayerNorm", b.relative_embeddings.norm)
     for i, layer in enumerate(b.transformer_layers):
         n = f"{p}encoder.layer.{i}."
         projections = [
@@ -158,20 +119,13 @@ def slots(model, prefix):
         for name, dense in projections:
             if dense is not None:
                 table += bert_hf.dense_slots(f"{n}{name}", dense, optional=False)
-        table += [
-            S.copy(f"{n}attention.output.LayerNorm.weight", layer.attention_norm.gamma),
-            S.copy(f"{n}attention.output.LayerNorm.bias", layer.attention_norm.beta),
-            S.copy(f"{n}output.LayerNorm.weight", layer.output_norm.gamma),
-            S.copy(f"{n}output.LayerNorm.bias", layer.output_norm.beta),
-        ]
-    if isinstance(model, BertMaskedLM):
-        t = "cls.predictions.transform."
-        table += bert_hf.masked_lm_slots(
-            model, f"{t}dense", f"{t}LayerNorm", "cls.predictions.bias"
-        )
-    elif isinstance(model, DebertaClassifier):
-        table += bert_hf.dense_slots("pooler.dense", model.pre_dense)
-        table += bert_hf.dense_slots("classifier", model.output_dense)
-    elif isinstance(model, BertTokenClassifier):
-        table += bert_hf.dense_slots("classifier", model.output_dense)
-    return table + bert_hf.head_slots(model)
+        table += bert_hf.norm_slots(f"{n}attention.output.LayerNorm", layer.attention_norm)
+        table += bert_hf.norm_slots(f"{n}output.LayerNorm", layer.output_norm)
+    return table
+
+
+# The legacy masked-LM head `cls.predictions.*`; the classifier's first dense is `pooler.dense`.
+LAYOUT = bert_hf.EncoderLayout(
+    pooler=None, classifier=("pooler.dense", "classifier"), backbone=_backbone_slots
+)
+slots = LAYOUT.slots

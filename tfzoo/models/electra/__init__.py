@@ -1,30 +1,18 @@
 """ELECTRA: `ElectraBackbone`, its discriminator and generator tasks, presets and converter."""
 
-from tfzoo.models.bert.bert_tasks import (
-    BertMaskedLM,
-    BertQuestionAnswering,
-    BertSentenceEmbedding,
-    BertTokenClassifier,
-)
 from tfzoo.models.electra import electra_hf
 from tfzoo.models.electra.electra_backbone import ElectraBackbone
 from tfzoo.models.electra.electra_presets import ELECTRA_PRESETS
 from tfzoo.models.electra.electra_tasks import ElectraClassifier, ElectraDiscriminator
-from tfzoo.models.family import Family
+from tfzoo.models.family import encoder_family
 
-FAMILY = Family(
-    name="electra",
-    backbone=ElectraBackbone,
-    tasks={
-        "replaced_token_detection": ElectraDiscriminator,
-        "classification": ElectraClassifier,
-        "token_classification": BertTokenClassifier,
-        "masked_lm": BertMaskedLM,
-        "sentence_embedding": BertSentenceEmbedding,
-        "question_answering": BertQuestionAnswering,
-    },
-    presets=ELECTRA_PRESETS,
-    converters={"hugging_face": electra_hf},
+FAMILY = encoder_family(
+    "electra",
+    ElectraBackbone,
+    ELECTRA_PRESETS,
+    electra_hf,
+    classification=ElectraClassifier,
+    replaced_token_detection=ElectraDiscriminator,
 )
 
 __all__ = [

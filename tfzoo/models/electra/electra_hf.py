@@ -7,23 +7,28 @@ detection), `generator_predictions.*` + `generator_lm_head` (masked LM, tied),
 `qa_outputs` (question answering).
 """
 
+from tfzoo.models import slots as S
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_tasks import BertMaskedLM, BertTokenClassifier
-from tfzoo.models.electra.electra_tasks import ElectraClassifier, ElectraDiscriminator
+from tfzoo.models.electra.electra_tasks import ElectraDiscriminator
 
 MODEL_TYPE = "electra"
 PREFIX = "electra."
 ARCHITECTURES = {
-    "ElectraModel": None,
+    **bert_hf.architectures("Electra"),
     "ElectraForPreTraining": "replaced_token_detection",
-    "ElectraForMaskedLM": "masked_lm",
-    "ElectraForSequenceClassification": "classification",
-    "ElectraForTokenClassification": "token_classification",
-    "ElectraForQuestionAnswering": "question_answering",
 }
 TIED = {"generator_lm_head.weight": "{p}embeddings.word_embeddings.weight"}
 IGNORED_SUFFIXES = ("position_ids",)
+LAYOUT = bert_hf.EncoderLayout(
+    pooler=None,
+    masked_lm=(
+        "generator_predictions.dense",
+        "generator_predictions.LayerNorm",
+        "generator_lm_head.bias",
+    ),
+)
 task_defaults = bert_hf.task_defaults
+extra_tensors = bert_hf.extra_tensors
 
 
 def backbone_kwargs(config):
@@ -34,32 +39,18 @@ def backbone_kwargs(config):
 
 
 def hf_config(model, architecture):
-    b = model.backbone if hasattr(model, "backbone") else model
     config = bert_hf.hf_config(model, architecture)
-    config["embedding_size"] = b.embedding_dim
+    config["embedding_size"] = S.backbone_of(model).embedding_dim
     return config
-
-
-def extra_tensors(model, prefix):
-    return bert_hf.extra_tensors(model, prefix)
 
 
 def slots(model, prefix):
     """Slot table of an ELECTRA backbone or task; `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
-    table = bert_hf.encoder_slots(b, prefix)
-    if isinstance(model, BertMaskedLM):
-        p = "generator_predictions."
-        table += bert_hf.masked_lm_slots(
-            model, f"{p}dense", f"{p}LayerNorm", "generator_lm_head.bias"
-        )
-    elif isinstance(model, ElectraDiscriminator):
-        p = "discriminator_predictions."
-        table += bert_hf.dense_slots(f"{p}dense", model.transform_dense)
-        table += bert_hf.dense_slots(f"{p}dense_prediction", model.output_dense)
-    elif isinstance(model, ElectraClassifier):
-        table += bert_hf.dense_slots("classifier.dense", model.pre_dense)
-        table += bert_hf.dense_slots("classifier.out_proj", model.output_dense)
-    elif isinstance(model, BertTokenClassifier):
-        table += bert_hf.dense_slots("classifier", model.output_dense)
-    return table + bert_hf.head_slots(model)
+    if not isinstance(model, ElectraDiscriminator):
+        return LAYOUT.slots(model, prefix)
+    p = "discriminator_predictions."
+    return [
+        *LAYOUT.encoder_slots(model.backbone, prefix),
+        *bert_hf.dense_slots(f"{p}dense", model.transform_dense),
+        *bert_hf.dense_slots(f"{p}dense_prediction", model.output_dense),
+    ]

@@ -2,21 +2,15 @@ import keras
 from keras import ops
 
 from tfzoo.layers import get_activation
-from tfzoo.models.encoder_classifier import FirstTokenClassifier
+from tfzoo.models.encoder_classifier import first_token_classifier
 from tfzoo.models.task import Task
 
-
-@keras.saving.register_keras_serializable(package="tfzoo")
-class ElectraClassifier(FirstTokenClassifier):
-    """ELECTRA's classification head: dense + GELU on the first token, then logits.
-
-    Args:
-        backbone: a `tfzoo.models.ElectraBackbone`.
-        num_classes: int. Number of classes.
-        dropout: float. Defaults to `0.1`.
-    """
-
-    _activation = "gelu"
+ElectraClassifier = first_token_classifier(
+    "ElectraClassifier",
+    "gelu",
+    "ELECTRA's classification head: dense + GELU on the first token, then logits.",
+    "ElectraBackbone",
+)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")

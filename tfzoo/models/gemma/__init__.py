@@ -1,5 +1,4 @@
-"""Gemma: `GemmaBackbone` (with `tfzoo.models.CausalLM`), presets and the Hugging Face
-converter."""
+"""Gemma (Gemma team, 2024): RMSNorm scale 1 + w, embeddings times sqrt(hidden), GeGLU."""
 
 from tfzoo.models.family import decoder_family
 from tfzoo.models.gemma.gemma_hf import CONVERTER
@@ -8,7 +7,7 @@ from tfzoo.models.llama.llama_backbone import relative_backbone
 
 GemmaBackbone = relative_backbone(
     "GemmaBackbone",
-    "Gemma (Gemma team, 2024): RMSNorm scale 1 + w, embeddings times sqrt(hidden), GeGLU.",
+    __doc__,
     norm="rms_norm_unit_offset",
     activation="gelu_tanh",
     scale_embeddings=True,

@@ -1,19 +1,20 @@
 """Gemma 3 text presets (Gemma team, 2025). `dims`: `family.DECODER_DIMS`."""
 
-from tfzoo.models.family import decoder_preset
+from tfzoo.models.family import decoder_sizes, presets
+from tfzoo.models.gemma.gemma_presets import GEMMA
 
-GEMMA3_PRESETS = {
-    "gemma-3-270m": decoder_preset(
-        "Gemma-3-270M shape: L18/H640, multi-query 4:1, head_dim 256, 5 local : 1 global layers",
-        268_098_176,
-        (18, 640, 4, 1, 2048, 262144, 32768),
-        head_dim=256,
-        layer_norm_epsilon=1e-6,
-        tie_word_embeddings=True,
-        rope_max_wavelength=1000000.0,
-        local_rope_max_wavelength=10000.0,
-        sliding_window=512,
-        layer_types=(["sliding_attention"] * 5 + ["full_attention"]) * 3,
-        query_scale_dim=256,
-    ),
-}
+GEMMA3_PRESETS = presets(
+    dict(GEMMA, rope_max_wavelength=1000000.0, local_rope_max_wavelength=10000.0),
+    {
+        "gemma-3-270m": (
+            "Gemma-3-270M shape: L18/H640, multi-query 4:1, head_dim 256, 5 local : 1 global layers",
+            268_098_176,
+            decoder_sizes(
+                (18, 640, 4, 1, 2048, 262144, 32768),
+                sliding_window=512,
+                layer_types=(["sliding_attention"] * 5 + ["full_attention"]) * 3,
+                query_scale_dim=256,
+            ),
+        ),
+    },
+)

@@ -16,11 +16,7 @@ IGNORED_SUFFIXES = ("attn.bias", "attn.masked_bias")
 
 def backbone_kwargs(config):
     """`GPTBackbone` arguments from a Hugging Face GPT-2 `config.json` dict."""
-    act = config.get("activation_function", "gelu_new")
-    if act not in S.ACTIVATIONS:
-        raise ValueError(
-            f"config.json has activation_function={act!r}; tfzoo's GPT supports {sorted(S.ACTIVATIONS)}."
-        )
+    activation = S.activation_from(config, "activation_function", "gelu_new", "GPT")
     unsupported = {
         "scale_attn_weights": (config.get("scale_attn_weights", True), True),
         "scale_attn_by_inverse_layer_idx": (
@@ -46,19 +42,14 @@ def backbone_kwargs(config):
         intermediate_dim=config.get("n_inner") or 4 * hidden,
         dropout=config.get("resid_pdrop", 0.1),
         max_sequence_length=config.get("n_positions", 1024),
-        activation=S.ACTIVATIONS[act],
+        activation=activation,
         layer_norm_epsilon=config.get("layer_norm_epsilon", 1e-5),
     )
 
 
 def hf_config(model, architecture):
     """A Hugging Face `config.json` dict describing the tfzoo GPT `model`."""
-    b = model.backbone if hasattr(model, "backbone") else model
-    if b.activation not in S.ACTIVATIONS_BACK:
-        raise ValueError(
-            f"This GPT uses activation={b.activation!r}, which Hugging Face GPT-2 cannot express. "
-            f"Supported: {sorted(S.ACTIVATIONS_BACK)}."
-        )
+    b = S.backbone_of(model)
     return {
         "vocab_size": b.vocabulary_size,
         "n_embd": b.hidden_dim,
@@ -66,7 +57,7 @@ def hf_config(model, architecture):
         "n_head": b.num_heads,
         "n_inner": b.intermediate_dim,
         "n_positions": b.max_sequence_length,
-        "activation_function": S.ACTIVATIONS_BACK[b.activation],
+        "activation_function": S.activation_of(b, "GPT", "GPT-2"),
         "resid_pdrop": b.dropout,
         "embd_pdrop": b.dropout,
         "attn_pdrop": b.dropout,
@@ -83,7 +74,7 @@ def hf_config(model, architecture):
 
 def slots(model, prefix):
     """Slot table of `model` (a GPT backbone or `CausalLM`); `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     p = prefix
     table = [
         S.copy(f"{p}wte.weight", b.embeddings.token_embedding.embeddings),

@@ -1,5 +1,4 @@
-"""GPT-NeoX / Pythia: `GPTNeoXBackbone` (with `tfzoo.models.CausalLM`), presets and the Hugging Face
-converter."""
+"""GPT-NeoX, Pythia (Black et al., 2022): LayerNorm, biases, parallel residual, partial RoPE."""
 
 from tfzoo.models.family import decoder_family
 from tfzoo.models.gpt_neox.gpt_neox_hf import CONVERTER
@@ -8,7 +7,7 @@ from tfzoo.models.llama.llama_backbone import relative_backbone
 
 GPTNeoXBackbone = relative_backbone(
     "GPTNeoXBackbone",
-    "GPT-NeoX, Pythia (Black et al., 2022): LayerNorm, biases, parallel residual, partial RoPE.",
+    __doc__,
     norm="layer_norm",
     activation="gelu",
     gated_ffn=False,

@@ -1,18 +1,21 @@
 """Pythia presets (Biderman et al., 2023), GPT-NeoX architecture."""
 
-from tfzoo.models.family import decoder_preset
+from tfzoo.models.family import decoder_sizes, presets
 
 
 def _pythia(layers, hidden, heads, params):
-    return decoder_preset(
-        f"Pythia shape: L{layers}/H{hidden}, {heads} heads, rotary on 25% of each head",
+    description = f"Pythia shape: L{layers}/H{hidden}, {heads} heads, rotary on 25% of each head"
+    return (
+        description,
         params,
-        (layers, hidden, heads, heads, 4 * hidden, 50304, 2048),
-        layer_norm_epsilon=1e-5,
+        decoder_sizes((layers, hidden, heads, heads, 4 * hidden, 50304, 2048)),
     )
 
 
-GPT_NEOX_PRESETS = {
-    "pythia-70m": _pythia(6, 512, 8, 70_426_624),
-    "pythia-160m": _pythia(12, 768, 12, 162_322_944),
-}
+GPT_NEOX_PRESETS = presets(
+    dict(layer_norm_epsilon=1e-5),
+    {
+        "pythia-70m": _pythia(6, 512, 8, 70_426_624),
+        "pythia-160m": _pythia(12, 768, 12, 162_322_944),
+    },
+)

@@ -1,7 +1,6 @@
 """ModernBERT: `ModernBertBackbone` (rotary, GeGLU, local/global layers), tasks, presets, converter."""
 
-from tfzoo.models.bert.bert_tasks import BertSentenceEmbedding
-from tfzoo.models.family import Family
+from tfzoo.models.family import encoder_family
 from tfzoo.models.modernbert import modernbert_hf
 from tfzoo.models.modernbert.modernbert_backbone import ModernBertBackbone
 from tfzoo.models.modernbert.modernbert_presets import MODERNBERT_PRESETS
@@ -12,18 +11,16 @@ from tfzoo.models.modernbert.modernbert_tasks import (
     ModernBertTokenClassifier,
 )
 
-FAMILY = Family(
-    name="modernbert",
-    backbone=ModernBertBackbone,
-    tasks={
-        "classification": ModernBertClassifier,
-        "token_classification": ModernBertTokenClassifier,
-        "masked_lm": ModernBertMaskedLM,
-        "sentence_embedding": BertSentenceEmbedding,
-        "question_answering": ModernBertQuestionAnswering,
-    },
-    presets=MODERNBERT_PRESETS,
-    converters={"hugging_face": modernbert_hf},
+# Its own heads (the prediction head first), BERT's sentence embedding.
+FAMILY = encoder_family(
+    "modernbert",
+    ModernBertBackbone,
+    MODERNBERT_PRESETS,
+    modernbert_hf,
+    classification=ModernBertClassifier,
+    token_classification=ModernBertTokenClassifier,
+    masked_lm=ModernBertMaskedLM,
+    question_answering=ModernBertQuestionAnswering,
 )
 
 __all__ = [

@@ -10,6 +10,7 @@ input and gate), `mlp.Wo`, and `final_norm`. Heads: `head.dense` + `head.norm` t
 
 from tfzoo.models import slots as S
 from tfzoo.models.bert import bert_hf
+from tfzoo.models.bert.bert_hf import dense_slots, norm_slots
 from tfzoo.models.modernbert.modernbert_tasks import (
     ModernBertClassifier,
     ModernBertMaskedLM,
@@ -57,27 +58,18 @@ def _theta(config, kind, default):
 
 def backbone_kwargs(config):
     """`ModernBertBackbone` arguments from a ModernBERT `config.json` dict."""
-    act = config.get("hidden_activation", "gelu")
-    if act not in S.ACTIVATIONS:
-        raise ValueError(
-            f"config.json has hidden_activation={act!r}; supported: {sorted(S.ACTIVATIONS)}."
-        )
     if config.get("attention_bias", False) != config.get("mlp_bias", False):
         raise ValueError(
             "config.json has attention_bias != mlp_bias; tfzoo's ModernBERT has one flag."
         )
     return dict(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
+        **bert_hf.arguments_from(config, bert_hf.SIZE_KEYS),
+        activation=S.activation_from(config, "hidden_activation", "gelu", "ModernBERT"),
         max_sequence_length=config.get("max_position_embeddings", 8192),
         local_window=config.get("local_attention", 128) // 2,
         global_every=_global_every(config),
         global_rope_theta=_theta(config, "full", 160000.0),
         local_rope_theta=_theta(config, "sliding", 10000.0),
-        activation=S.ACTIVATIONS[act],
         use_bias=config.get("attention_bias", False),
         norm_bias=config.get("norm_bias", False),
         layer_norm_epsilon=config.get("norm_eps", 1e-5),
@@ -94,10 +86,7 @@ def task_defaults(config, task):
             "head_activation": S.ACTIVATIONS[config.get("classifier_activation", "gelu")],
         }
     if task in ("classification", "token_classification"):
-        labels = config.get("id2label")
-        args["num_classes"] = config.get(
-            "num_labels", len(labels) if isinstance(labels, dict) and labels else 2
-        )
+        args["num_classes"] = bert_hf.num_labels(config)
     if task == "classification":
         args["pooling"] = config.get("classifier_pooling", "cls")
     if task == "masked_lm":
@@ -109,7 +98,7 @@ def task_defaults(config, task):
 
 
 def hf_config(model, architecture):
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     config = {
         "vocab_size": b.vocabulary_size,
         "hidden_size": b.hidden_dim,
@@ -127,7 +116,7 @@ def hf_config(model, architecture):
             "full_attention": {"rope_type": "default", "rope_theta": b.global_rope_theta},
             "sliding_attention": {"rope_type": "default", "rope_theta": b.local_rope_theta},
         },
-        "hidden_activation": S.ACTIVATIONS_BACK[b.activation],
+        "hidden_activation": S.activation_of(b, "ModernBERT"),
         "attention_bias": b.use_bias,
         "mlp_bias": b.use_bias,
         "norm_bias": b.norm_bias,
@@ -149,46 +138,32 @@ def hf_config(model, architecture):
     return config
 
 
-def _norm(name, norm):
-    table = [S.copy(f"{name}.weight", norm.gamma)]
-    if norm.beta is not None:
-        table.append(S.copy(f"{name}.bias", norm.beta))
-    return table
-
-
-def _dense(name, dense, optional=False):
-    table = [S.linear(f"{name}.weight", dense.kernel, optional=optional)]
-    if dense.bias is not None:
-        table.append(S.copy(f"{name}.bias", dense.bias, optional=optional))
-    return table
-
-
 def slots(model, prefix):
     """Slot table of a ModernBERT backbone or task; `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     p = prefix
     table = [
         S.copy(f"{p}embeddings.tok_embeddings.weight", b.embeddings.token_embedding.embeddings)
     ]
-    table += _norm(f"{p}embeddings.norm", b.embeddings_norm)
+    table += norm_slots(f"{p}embeddings.norm", b.embeddings_norm)
     for i, layer in enumerate(b.transformer_layers):
         n = f"{p}layers.{i}."
         if layer.attention_norm is not None:
-            table += _norm(f"{n}attn_norm", layer.attention_norm)
-        table += _dense(f"{n}attn.Wqkv", layer.qkv_dense)
-        table += _dense(f"{n}attn.Wo", layer.attention_output_dense)
-        table += _norm(f"{n}mlp_norm", layer.mlp_norm)
-        table += _dense(f"{n}mlp.Wi", layer.input_dense)
-        table += _dense(f"{n}mlp.Wo", layer.output_dense)
-    table += _norm(f"{p}final_norm", b.final_norm)
+            table += norm_slots(f"{n}attn_norm", layer.attention_norm)
+        table += [
+            *dense_slots(f"{n}attn.Wqkv", layer.qkv_dense, optional=False),
+            *dense_slots(f"{n}attn.Wo", layer.attention_output_dense, optional=False),
+            *norm_slots(f"{n}mlp_norm", layer.mlp_norm),
+            *dense_slots(f"{n}mlp.Wi", layer.input_dense, optional=False),
+            *dense_slots(f"{n}mlp.Wo", layer.output_dense, optional=False),
+        ]
+    table += norm_slots(f"{p}final_norm", b.final_norm)
     if hasattr(model, "head_dense"):
         fresh = not isinstance(model, ModernBertMaskedLM)  # a new head on a bare checkpoint
-        table += _dense("head.dense", model.head_dense, optional=fresh)
-        table += [S.copy("head.norm.weight", model.head_norm.gamma, optional=fresh)]
-        if model.head_norm.beta is not None:
-            table += [S.copy("head.norm.bias", model.head_norm.beta, optional=fresh)]
+        table += dense_slots("head.dense", model.head_dense, optional=fresh)
+        table += norm_slots("head.norm", model.head_norm, optional=fresh)
     if isinstance(model, ModernBertMaskedLM):
         table.append(S.copy("decoder.bias", model.decoder_bias.bias))
     elif isinstance(model, (ModernBertClassifier, ModernBertTokenClassifier)):
-        table += _dense("classifier", model.output_dense, optional=True)
+        table += dense_slots("classifier", model.output_dense)
     return table

@@ -1,5 +1,4 @@
-"""Qwen2 / Qwen2.5: `Qwen2Backbone` (with `tfzoo.models.CausalLM`), presets and the Hugging Face
-converter."""
+"""Qwen2 and Qwen2.5 (Qwen team, 2024): Llama with query/key/value biases."""
 
 from tfzoo.models.family import decoder_family
 from tfzoo.models.llama.llama_backbone import relative_backbone
@@ -7,10 +6,7 @@ from tfzoo.models.qwen2.qwen2_hf import CONVERTER
 from tfzoo.models.qwen2.qwen2_presets import QWEN2_PRESETS
 
 Qwen2Backbone = relative_backbone(
-    "Qwen2Backbone",
-    "Qwen2 and Qwen2.5 (Qwen team, 2024): Llama with query/key/value biases.",
-    attention_bias=True,
-    attention_output_bias=False,
+    "Qwen2Backbone", __doc__, attention_bias=True, attention_output_bias=False
 )
 FAMILY = decoder_family("qwen2", Qwen2Backbone, QWEN2_PRESETS, CONVERTER)
 

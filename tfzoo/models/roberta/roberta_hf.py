@@ -1,37 +1,27 @@
 """Hugging Face RoBERTa and XLM-RoBERTa <-> `tfzoo.models.RobertaBackbone`.
 
-The encoder is BERT's layout under the prefix `roberta.` (`bert_hf.encoder_slots`); the
-position table has `max_sequence_length + pad_token_id + 1` rows. Heads: `lm_head.*` (masked
-LM, decoder tied to the word embeddings), `classifier.dense` + `classifier.out_proj`
-(classification), `classifier` (tokens), `qa_outputs` (question answering).
+The encoder is BERT's layout under the prefix `roberta.`; the position table has
+`max_sequence_length + pad_token_id + 1` rows. Heads: `lm_head.*` (masked LM, decoder tied to
+the word embeddings), `classifier.dense` + `classifier.out_proj` (classification), `classifier`
+(tokens), `qa_outputs` (question answering).
 """
 
+from tfzoo.models import slots as S
 from tfzoo.models.bert import bert_hf
-from tfzoo.models.bert.bert_tasks import BertMaskedLM, BertTokenClassifier
-from tfzoo.models.roberta.roberta_tasks import RobertaClassifier
 
 MODEL_TYPE = "roberta"
 MODEL_TYPES = ("roberta", "xlm-roberta")
 PREFIX = "roberta."
-ARCHITECTURES = {
-    "RobertaModel": None,
-    "RobertaForMaskedLM": "masked_lm",
-    "RobertaForSequenceClassification": "classification",
-    "RobertaForTokenClassification": "token_classification",
-    "RobertaForQuestionAnswering": "question_answering",
-    "XLMRobertaModel": None,
-    "XLMRobertaForMaskedLM": "masked_lm",
-    "XLMRobertaForSequenceClassification": "classification",
-    "XLMRobertaForTokenClassification": "token_classification",
-    "XLMRobertaForQuestionAnswering": "question_answering",
-}
-TIED = {
-    "lm_head.decoder.weight": "{p}embeddings.word_embeddings.weight",
-    "lm_head.decoder.bias": "lm_head.bias",
-}
+ARCHITECTURES = {**bert_hf.architectures("Roberta"), **bert_hf.architectures("XLMRoberta")}
+TIED = bert_hf.tied_decoder("lm_head.")
 IGNORED_SUFFIXES = ("position_ids",)
 # Head models have no pooler (Hugging Face builds them with `add_pooling_layer=False`).
 NOT_SAVED = {a: ("pooler.",) for a, task in ARCHITECTURES.items() if task is not None}
+LAYOUT = bert_hf.EncoderLayout(masked_lm=("lm_head.dense", "lm_head.layer_norm", "lm_head.bias"))
+slots = LAYOUT.slots
+task_defaults = bert_hf.task_defaults
+unused_weights = bert_hf.unused_weights
+extra_tensors = bert_hf.extra_tensors
 
 
 def backbone_kwargs(config):
@@ -47,12 +37,8 @@ def backbone_kwargs(config):
     return kwargs
 
 
-task_defaults = bert_hf.task_defaults
-unused_weights = bert_hf.unused_weights
-
-
 def hf_config(model, architecture):
-    b = model.backbone if hasattr(model, "backbone") else model
+    b = S.backbone_of(model)
     config = bert_hf.hf_config(model, architecture)
     config.update(
         max_position_embeddings=b.max_sequence_length + b.position_offset,
@@ -63,24 +49,3 @@ def hf_config(model, architecture):
     if architecture.startswith("XLMRoberta"):
         config["model_type"] = "xlm-roberta"
     return config
-
-
-def extra_tensors(model, prefix):
-    return bert_hf.extra_tensors(model, prefix)
-
-
-def slots(model, prefix):
-    """Slot table of a RoBERTa backbone or task; `prefix` precedes backbone names."""
-    b = model.backbone if hasattr(model, "backbone") else model
-    table = bert_hf.encoder_slots(b, prefix)
-    table += bert_hf.dense_slots(f"{prefix}pooler.dense", b.pooler)
-    if isinstance(model, BertMaskedLM):
-        table += bert_hf.masked_lm_slots(
-            model, "lm_head.dense", "lm_head.layer_norm", "lm_head.bias"
-        )
-    elif isinstance(model, RobertaClassifier):
-        table += bert_hf.dense_slots("classifier.dense", model.pre_dense)
-        table += bert_hf.dense_slots("classifier.out_proj", model.output_dense)
-    elif isinstance(model, BertTokenClassifier):
-        table += bert_hf.dense_slots("classifier", model.output_dense)
-    return table + bert_hf.head_slots(model)
