@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
+from tfzoo.models.backbone import Backbone
 from tfzoo.models.bert.bert_tasks import _Bias
 from tfzoo.models.pooling import pool
 from tfzoo.models.task import Task, check_num_classes
@@ -29,14 +30,12 @@ class _ModernBertHead(Task):
     def _head(self, x):
         return self.head_dropout(self.head_norm(self._head_activation(self.head_dense(x))))
 
-    def _config(self, **values):
-        self._values = values
-        for key, value in values.items():
-            setattr(self, key, value)
+    # Keeps the calling `__init__`'s arguments as attributes and for `get_config`, as backbones do.
+    _keep_arguments = Backbone._keep_arguments
 
     def get_config(self):
         config = super().get_config()
-        config.update(self._values)
+        config.update({k: v for k, v in self._arguments.items() if k != "backbone"})
         return config
 
 
@@ -76,13 +75,7 @@ class ModernBertClassifier(_ModernBertHead):
         x = pool(backbone(inputs)["sequence_output"], inputs["padding_mask"], pooling)
         logits = ops.cast(self.output_dense(self._head(x)), "float32")
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self._config(
-            num_classes=num_classes,
-            pooling=pooling,
-            dropout=dropout,
-            head_bias=head_bias,
-            head_activation=head_activation,
-        )
+        self._keep_arguments(locals())
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -110,12 +103,7 @@ class ModernBertTokenClassifier(_ModernBertHead):
         super().__init__(
             inputs=inputs, outputs=self._outputs(ops.cast(logits, "float32")), **kwargs
         )
-        self._config(
-            num_classes=num_classes,
-            dropout=dropout,
-            head_bias=head_bias,
-            head_activation=head_activation,
-        )
+        self._keep_arguments(locals())
 
     def _outputs(self, logits):
         return logits
@@ -157,4 +145,4 @@ class ModernBertMaskedLM(_ModernBertHead):
         x = self._head(backbone(inputs)["sequence_output"])
         logits = self.decoder_bias(backbone.token_embedding(x, reverse=True))
         super().__init__(inputs=inputs, outputs=ops.cast(logits, "float32"), **kwargs)
-        self._config(head_bias=head_bias, head_activation=head_activation)
+        self._keep_arguments(locals())

@@ -1,19 +1,11 @@
-"""Encoder-decoder Transformer: `Seq2SeqBackbone`, `Seq2SeqLM` and the `transformer-*` presets.
-
-`FAMILY` declares the `seq2seq` family (task `"seq2seq_lm"`), which `tfzoo.zoo` reads.
-"""
+"""Encoder-decoder Transformer: `Seq2SeqBackbone`, `Seq2SeqLM` and the `transformer-*` presets."""
 
 from tfzoo.models.family import Family
 from tfzoo.models.seq2seq.seq2seq_backbone import Seq2SeqBackbone, seq2seq_parameter_count
 from tfzoo.models.seq2seq.seq2seq_lm import Seq2SeqLM, seq2seq_inputs
 from tfzoo.models.seq2seq.seq2seq_presets import SEQ2SEQ_PRESETS
 
-FAMILY = Family(
-    name="seq2seq",
-    backbone=Seq2SeqBackbone,
-    tasks={"seq2seq_lm": Seq2SeqLM},
-    presets=SEQ2SEQ_PRESETS,
-)
+FAMILY = Family("seq2seq", Seq2SeqBackbone, {"seq2seq_lm": Seq2SeqLM}, SEQ2SEQ_PRESETS)
 
 __all__ = [
     "FAMILY",
