@@ -251,6 +251,21 @@ def test_bert_round_trip_through_transformers(tmp_path, task, auto, extra):
             np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
 
 
+@pytest.mark.parametrize("name", ["roberta-base", "electra-small", "distilbert-base"])
+def test_first_token_classifier_round_trip_keeps_its_classes(tmp_path, name):
+    # RoBERTa's and ELECTRA's heads were once saved without `id2label`: 3 classes came back as 2.
+    model = _tiny(name, task="classification", num_classes=3)
+    _randomize(model)
+    save_pretrained(model, tmp_path / "hf")
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert len(config["id2label"]) == 3
+    back = from_pretrained(tmp_path / "hf", task="classification")
+    assert back.num_classes == 3
+    for a, b in zip(model.weights, back.weights):
+        if not a.path.startswith("pooler"):  # head models are saved without the pooler
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
 @pytest.mark.parametrize("name", ["gpt2", "llama-tiny"])
 def test_causal_lm_round_trip_through_transformers(tmp_path, name):
     model = _tiny(name, task="causal_lm")

@@ -20,6 +20,7 @@ from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_tasks import BertClassifier, BertMaskedLM, _BertDenseHead
 from tfzoo.models.encoder_classifier import FirstTokenClassifier
 from tfzoo.models.question_answering import QuestionAnswering
+from tfzoo.models.task import ClassifierHead
 
 # The sizes BERT-layout configs name alike (`config.json` key -> backbone argument) ...
 SIZE_KEYS = {
@@ -264,7 +265,7 @@ def hf_config(model, architecture):
         "is_decoder": False,
         "add_cross_attention": False,
     }
-    if isinstance(model, _BertDenseHead):
+    if isinstance(model, ClassifierHead):  # BERT's heads and RoBERTa's, ELECTRA's, ...
         config.update(label_config(model.num_classes))
         config["classifier_dropout"] = model.dropout
     return config
