@@ -13,15 +13,20 @@ from tfzoo.models.family import presets, sizes
 
 _LONG = dict(max_sequence_length=4096, sliding_window=256, attention_implementation="local")
 
+
+def _bert(layers, hidden, params, name="", paper="Turc et al. 2019"):
+    return f"BERT{name} L{layers}/H{hidden} ({paper})", params, sizes(layers, hidden)
+
+
 BERT_PRESETS = presets(
     dict(vocabulary_size=30522, max_sequence_length=512, num_segments=2),
     {
-        "bert-tiny": ("BERT L2/H128 (Turc et al. 2019)", 4_385_920, sizes(2, 128)),
-        "bert-mini": ("BERT L4/H256 (Turc et al. 2019)", 11_170_560, sizes(4, 256)),
-        "bert-small": ("BERT L4/H512 (Turc et al. 2019)", 28_763_648, sizes(4, 512)),
-        "bert-medium": ("BERT L8/H512 (Turc et al. 2019)", 41_373_184, sizes(8, 512)),
-        "bert-base": ("BERT-Base L12/H768 (Devlin et al. 2019)", 109_482_240, sizes(12, 768)),
-        "bert-large": ("BERT-Large L24/H1024 (Devlin et al. 2019)", 335_141_888, sizes(24, 1024)),
+        "bert-tiny": _bert(2, 128, 4_385_920),
+        "bert-mini": _bert(4, 256, 11_170_560),
+        "bert-small": _bert(4, 512, 28_763_648),
+        "bert-medium": _bert(8, 512, 41_373_184),
+        "bert-base": _bert(12, 768, 109_482_240, "-Base", "Devlin et al. 2019"),
+        "bert-large": _bert(24, 1024, 335_141_888, "-Large", "Devlin et al. 2019"),
         "bert-mini-long": (
             "BERT L4/H256 for 4,096 tokens: local attention, window 256, [CLS] global",
             None,

@@ -9,44 +9,32 @@ but tfzoo scales attention logits by `1/sqrt(head_dim)` and does not rescale the
 `d_model**-0.5`, so it is T5-style, not checkpoint-compatible with T5.
 """
 
-_SHARED = dict(vocabulary_size=37000, max_sequence_length=512, share_embeddings=True)
+from tfzoo.models.family import presets, sizes
 
 
 def _transformer(size, heads, hidden, intermediate, dropout):
-    return dict(
-        config=dict(
-            _SHARED,
-            num_layers=6,
-            num_heads=heads,
-            hidden_dim=hidden,
-            intermediate_dim=intermediate,
-            dropout=dropout,
-        ),
-        description=f"Transformer {size} (Vaswani et al. 2017): d{hidden}, 6+6 layers, {heads} "
-        f"heads, ff {intermediate}, shared 37k vocabulary, post-LN",
-        published_parameters=None,
+    description = (
+        f"Transformer {size} (Vaswani et al. 2017): d{hidden}, 6+6 layers, {heads} heads, ff "
+        f"{intermediate}, shared 37k vocabulary, post-LN"
     )
+    return description, None, sizes(6, hidden, heads, intermediate, dropout=dropout)
 
 
-_BASE = _transformer("base", 8, 512, 2048, 0.1)
+# T5's choices: relative position bias, pre-norm RMSNorm, no biases.
+_RELATIVE = dict(position="relative", num_buckets=32, max_distance=128)
+_T5 = dict(_RELATIVE, normalize_first=True, norm="rms_norm", use_bias=False)
 
-SEQ2SEQ_PRESETS = {
-    "transformer-base": _BASE,
-    "transformer-big": _transformer("big", 16, 1024, 4096, 0.3),
-    # The base shape with T5's choices and vocabulary.
-    "t5-small": dict(
-        config=dict(
-            _BASE["config"],
-            vocabulary_size=32128,
-            normalize_first=True,
-            position="relative",
-            norm="rms_norm",
-            use_bias=False,
-            num_buckets=32,
-            max_distance=128,
+SEQ2SEQ_PRESETS = presets(
+    dict(vocabulary_size=37000, max_sequence_length=512, share_embeddings=True),
+    {
+        "transformer-base": _transformer("base", 8, 512, 2048, 0.1),
+        "transformer-big": _transformer("big", 16, 1024, 4096, 0.3),
+        # The base shape with T5's choices and vocabulary.
+        "t5-small": (
+            "T5-small-style (Raffel et al. 2020): d512, 6+6 layers, 8 heads, ff 2048, "
+            "relative position bias, RMSNorm, no biases, tied 32128 vocabulary",
+            60_506_624,
+            sizes(6, 512, 8, 2048, dropout=0.1, vocabulary_size=32128, **_T5),
         ),
-        description="T5-small-style (Raffel et al. 2020): d512, 6+6 layers, 8 heads, ff 2048, "
-        "relative position bias, RMSNorm, no biases, tied 32128 vocabulary",
-        published_parameters=60_506_624,
-    ),
-}
+    },
+)
