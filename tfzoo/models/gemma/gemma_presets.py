@@ -1,4 +1,4 @@
-"""Gemma presets (Gemma team, 2024). `dims`: `family.DECODER_DIMS`."""
+"""Gemma presets (Gemma team, 2024). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 

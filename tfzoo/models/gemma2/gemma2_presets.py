@@ -1,10 +1,13 @@
-"""Gemma 2 presets (Gemma team, 2024). `dims`: `family.DECODER_DIMS`."""
+"""Gemma 2 presets (Gemma team, 2024). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 from tfzoo.models.gemma.gemma_presets import GEMMA
 
+#: What Gemma 2 checkpoints share (Gemma 3 builds on it).
+GEMMA2 = dict(GEMMA, sliding_window=4096, query_scale_dim=256)
+
 GEMMA2_PRESETS = presets(
-    dict(GEMMA, sliding_window=4096, query_scale_dim=256),
+    GEMMA2,
     {
         "gemma-2-2b": (
             "Gemma-2-2B shape: L26/H2304, GQA 8:4, head_dim 256, local/global layers, soft-capping",

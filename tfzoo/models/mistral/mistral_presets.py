@@ -1,4 +1,4 @@
-"""Mistral presets: Mistral-7B-v0.1 (Jiang et al., 2023). `dims`: `family.DECODER_DIMS`."""
+"""Mistral presets: Mistral-7B-v0.1 (Jiang et al., 2023). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 

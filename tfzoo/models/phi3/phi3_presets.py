@@ -1,4 +1,4 @@
-"""Phi-3 presets (Abdin et al., 2024). `dims`: `family.DECODER_DIMS`."""
+"""Phi-3 presets (Abdin et al., 2024). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 

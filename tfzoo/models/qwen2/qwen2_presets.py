@@ -1,4 +1,4 @@
-"""Qwen2.5 presets (Qwen team, 2024). `dims`: `family.DECODER_DIMS`."""
+"""Qwen2.5 presets (Qwen team, 2024). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 

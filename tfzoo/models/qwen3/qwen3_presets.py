@@ -1,4 +1,4 @@
-"""Qwen3 presets (Qwen team, 2025). `dims`: `family.DECODER_DIMS`."""
+"""Qwen3 presets (Qwen team, 2025). Sizes in `family.DECODER_DIMS` order."""
 
 from tfzoo.models.family import decoder_sizes, presets
 from tfzoo.models.qwen2.qwen2_presets import QWEN
