@@ -99,9 +99,12 @@ def export_litertlm(
     for module in ("litert_lm", "litert_lm_builder", "ai_edge_quantizer"):
         bundle.require(module)
 
-    content = model.convert(causal_lm, max_tokens, prefill_lengths)
-    tflite_float_size = len(content)
-    if quantize_mode is not None:
+    if quantize_mode is None:
+        content = model.convert(causal_lm, max_tokens, prefill_lengths)
+        tflite_float_size = len(content)
+    else:
+        content = model.convert(causal_lm, max_tokens, prefill_lengths, int8_embedding=True)
+        tflite_float_size = _quantize.float_size(content, causal_lm)
         content = _quantize.quantize_tflite(content, quantize_mode, block_size)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)

@@ -51,19 +51,39 @@ def cache_shapes(backbone, max_tokens):
     return shapes
 
 
-def _embed(backbone, tokens, start):
-    """Token (+ position) embeddings of `tokens` at positions `start, start + 1, ...`."""
+def quantize_rows(table):
+    """Symmetric int8 with one float32 scale per row: `(int8 (V, H), float32 scales (V, 1))`,
+    `table ~= int8 * scales` (a row of zeros gets scale 1)."""
+    table = np.asarray(table, np.float32)
+    scales = np.abs(table).max(axis=1, keepdims=True) / 127.0
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    return np.clip(np.round(table / scales), -127, 127).astype(np.int8), scales
+
+
+def _embed(backbone, tokens, start, int8_table=None):
+    """Token (+ position) embeddings of `tokens` at positions `start, start + 1, ...`.
+
+    With `int8_table` (`(int8 rows, float32 row scales)`) the token rows are gathered as int8
+    and scaled, so the file holds the table at one byte per value.
+    """
     import tensorflow as tf
 
     from tfzoo.layers.position_embedding import PositionEmbedding
 
     emb = backbone.embeddings
-    position = getattr(emb, "position_embedding", None)
-    if position is None or not isinstance(position, PositionEmbedding):
-        return emb(tokens, start_index=start)  # RoPE (none here) or a fixed encoding
-    x = emb.token_embedding(tokens)
+    if int8_table is None:
+        x = emb.token_embedding(tokens)
+    else:
+        rows, scales = int8_table
+        x = tf.cast(tf.gather(rows, tokens), tf.float32) * tf.gather(scales, tokens)
+        x = tf.cast(x, emb.token_embedding.compute_dtype)
     if emb.scale_embeddings:
         x = x * (emb.hidden_dim**0.5)
+    position = getattr(emb, "position_embedding", None)
+    if position is None:  # RoPE in the attention
+        return x
+    if not isinstance(position, PositionEmbedding):  # a fixed encoding
+        return x + position(x, start_index=start)
     table = tf.convert_to_tensor(position.position_embeddings)
     rows = start + tf.range(tf.shape(tokens)[1])
     # Padding past the table's end reads its last row instead of clamping the whole slice.
@@ -71,7 +91,7 @@ def _embed(backbone, tokens, start):
     return x + tf.cast(tf.gather(table, rows), x.dtype)[tf.newaxis]
 
 
-def _step(causal_lm, tokens, input_pos, caches, max_tokens):
+def _step(causal_lm, tokens, input_pos, caches, max_tokens, int8_table=None):
     """Runs `tokens` at positions `input_pos[0] ...` against the runtime-layout caches."""
     import tensorflow as tf
 
@@ -80,7 +100,7 @@ def _step(causal_lm, tokens, input_pos, caches, max_tokens):
     b = causal_lm.backbone
     steps = tokens.shape[1]
     start = input_pos[0]
-    x = _embed(b, tokens, start)
+    x = _embed(b, tokens, start, int8_table)
     outputs = {}
     for i, layer in enumerate(b.transformer_layers):
         k, v = caches[f"kv_cache_k_{i}"], caches[f"kv_cache_v_{i}"]
@@ -191,8 +211,12 @@ def _transposed_layer(layer, x, k, v, start, dtype):
     return x, tf.transpose(cache[:, 0], (0, 2, 1, 3)), tf.transpose(cache[:, 1], (0, 2, 3, 1))
 
 
-def build_module(causal_lm, max_tokens, prefill_lengths):
+def build_module(causal_lm, max_tokens, prefill_lengths, int8_embedding=False):
     """A `tf.Module` holding the weights once and the traced `prefill_<S>` / `decode` functions.
+
+    `int8_embedding`: the token embedding is read from an int8 copy of the table with per-row
+    scales (`quantize_rows`); a tied LM head still multiplies by the model's float table (the
+    weight quantizer makes that one int8).
 
     Returns:
         `(module, {signature_name: concrete_function})`.
@@ -202,6 +226,10 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
     from tfzoo.layers import runtime_checks
 
     shapes = cache_shapes(causal_lm.backbone, max_tokens)
+    int8_table = None
+    if int8_embedding:
+        rows, scales = quantize_rows(causal_lm.backbone.token_embedding.embeddings)
+        int8_table = (tf.Variable(rows, trainable=False), tf.Variable(scales, trainable=False))
 
     def make(name, steps):
         specs = [
@@ -210,7 +238,8 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
         ] + [tf.TensorSpec(shape, tf.float32, name=name) for name, shape in shapes.items()]
 
         def fn(tokens, input_pos, *caches):
-            return _step(causal_lm, tokens, input_pos, dict(zip(shapes, caches)), max_tokens)
+            caches = dict(zip(shapes, caches))
+            return _step(causal_lm, tokens, input_pos, caches, max_tokens, int8_table)
 
         fn.__name__ = name  # the converter keys each signature by its function's name
         return tf.function(fn, input_signature=specs)
@@ -222,16 +251,18 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
     module = tf.Module()
     # The converter finds the initial values only of variables the module tracks.
     module.weights = [getattr(v, "value", v) for v in causal_lm.variables]
+    module.weights += list(int8_table or ())
     for name, fn in functions.items():
         setattr(module, name, fn)
     return module, concrete
 
 
-def convert(causal_lm, max_tokens, prefill_lengths):
-    """The float32 TFLite flatbuffer (bytes) of `causal_lm` with LiteRT-LM's conventions."""
+def convert(causal_lm, max_tokens, prefill_lengths, int8_embedding=False):
+    """The TFLite flatbuffer (bytes) of `causal_lm` with LiteRT-LM's conventions: float32
+    weights, the token embedding table int8 with `int8_embedding` (see `build_module`)."""
     import tensorflow as tf
 
-    module, concrete = build_module(causal_lm, max_tokens, prefill_lengths)
+    module, concrete = build_module(causal_lm, max_tokens, prefill_lengths, int8_embedding)
     names = list(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [concrete[n] for n in names], module
