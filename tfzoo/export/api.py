@@ -123,7 +123,8 @@ def export(
     ...                       representative_data=val_ds, sequence_length=128)
     >>> report.verified, report.latency_ms
     """
-    if format == "litertlm" or (format is None and os.fspath(path).endswith(".litertlm")):
+    litertlm = formats.FORMATS["litertlm"]  # a decoder format with its own pipeline
+    if format == litertlm.name or (format is None and os.fspath(path).endswith(litertlm.extension)):
         from tfzoo.export.litertlm import export_litertlm  # see docs/litertlm.md
 
         return export_litertlm(
