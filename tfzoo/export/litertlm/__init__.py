@@ -101,22 +101,16 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
         ops = fmt.ops(stage.artifact)
         file_size = os.path.getsize(stage.artifact)
         final = stage.place(verification["ok"])
-    report = {
-        "path": final,
-        "format": fmt.name,
-        "quantize": options.quantize,
+    fields = {
         **details,
-        "file_size": file_size,
         "tflite_size": options.tflite_size,
         "tflite_float_size": options.tflite_float_size,
         "notes": notes,
-        "ops": ops,
-        "verification": verification,
-        "verified": verification["ok"],
         "benchmark": result["benchmark"],
-        "runtime": fmt.runtime(),
-        "seconds": time.perf_counter() - start,
     }
+    report = decoder_base.decoder_report(
+        fmt, final, options.quantize, file_size, fields, ops, verification, start
+    )
     if not verification["ok"]:
         raise ExportVerificationError(
             f"LiteRT-LM's greedy text differs from Keras generate on {options.verify_prompt!r} "
