@@ -19,6 +19,11 @@ attention and final-logit soft-capping, sliding-window layers, partial rotary, p
 parallel residual, scaled embeddings, Gemma's `1 + w` norm, tied or separate heads) is the
 Keras model's own.
 
+The caches stay in the runtime's layout: each layer writes its new keys and values into them
+(`DYNAMIC_UPDATE_SLICE`) and attends against them as stored (`_native_attention`), so a
+`decode` step copies no cache (transposing them into the layers' `(T, kv_heads, head_dim)`
+layout and back made LiteRT-LM decode 3.5x slower).
+
 Prefill chunks near the end of the cache: the layers write a chunk of `S` keys with
 `DYNAMIC_UPDATE_SLICE` at the chunk's first position, and that op clamps its start so that the
 whole chunk fits. A chunk that starts at `p > T - S` (real tokens up to `T`, padding after)
