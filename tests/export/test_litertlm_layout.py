@@ -116,3 +116,20 @@ def test_int8_embedding_is_int8_in_the_file_and_equals_keras_with_that_table(flo
         0
     ]
     np.testing.assert_allclose(np.concatenate(logits), keras_logits, atol=1e-4, rtol=1e-4)
+
+
+def test_litertlm_is_a_decoder_format_with_a_standalone_runner(tmp_path):
+    from pathlib import Path
+
+    from tfzoo.export.formats import FORMATS
+    from tfzoo.export.formats import litertlm as module
+    from tfzoo.export.litertlm import export_litertlm
+
+    fmt = FORMATS["litertlm"]
+    assert (fmt.kind, fmt.extension, fmt.runner_script) == ("decoder", ".litertlm", None)
+    assert fmt.check_arguments is module.check_arguments and fmt.details is module.details
+    assert fmt.runtime().startswith("litert-lm-api ")
+    assert (Path(__file__).resolve().parents[2] / "export" / module.STANDALONE_RUNNER).is_file()
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['prefill_length'\]"):
+        export_litertlm(tiny_llama(), str(tmp_path / "x.litertlm"), prefill_length=8)
+    assert list(tmp_path.iterdir()) == []

@@ -139,7 +139,7 @@ def _native_layer(layer, x, k_cache, v_cache, start):
     attention = layer.self_attention
     state = {}
 
-    def call(query, cache=None, **kwargs):
+    def call(query, cache=None, **kwargs):  # `_step` passes no padding/attention mask or bias
         out, state["k"], state["v"] = _native_attention(attention, query, k_cache, v_cache, start)
         return out, cache
 
