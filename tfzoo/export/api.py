@@ -123,7 +123,8 @@ def export(
     ...                       representative_data=val_ds, sequence_length=128)
     >>> report.verified, report.latency_ms
     """
-    if format == "litertlm" or (format is None and os.fspath(path).endswith(".litertlm")):
+    litertlm = formats.FORMATS["litertlm"]  # a decoder format with its own pipeline
+    if format == litertlm.name or (format is None and os.fspath(path).endswith(litertlm.extension)):
         from tfzoo.export.litertlm import export_litertlm  # see docs/litertlm.md
 
         return export_litertlm(
@@ -233,21 +234,15 @@ def export_decoder(format, causal_lm, path, overwrite=False, threads=2, **option
         del decoder  # release the runtime's hold on the file before moving it
         file_size = os.path.getsize(stage.artifact)
         final = stage.place(verification["ok"])
-    report = {
-        "path": final,
-        "format": fmt.name,
-        "quantize": options.quantize,
-        "file_size": file_size,
+    fields = {
         "weight_bytes": decoder_base.weight_bytes(causal_lm),
         "max_length": options.max_length,
         **details,
-        "ops": ops,
-        "verification": verification,
-        "verified": verification["ok"],
         "decode_ms": decode_ms,
-        "runtime": fmt.runtime(),
-        "seconds": time.perf_counter() - start,
     }
+    report = decoder_base.decoder_report(
+        fmt, final, options.quantize, file_size, fields, ops, verification, start
+    )
     v = verification
     detail = (
         f"greedy_match={v['greedy_match']}, max_abs_diff={v['max_abs_diff']:.3g}, "

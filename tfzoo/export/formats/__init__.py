@@ -7,6 +7,7 @@
 | `onnx.py`           | `onnx`           | model   | `tfzoo.export(model, "out/m.onnx")`          |
 | `tflite_decoder.py` | `tflite_decoder` | decoder | `tfzoo.export.tflite_decoder(lm, "m.tflite")` |
 | `onnx_decoder.py`   | `onnx_decoder`   | decoder | `tfzoo.export.onnx_decoder(lm, "m.onnx")`    |
+| `litertlm.py`       | `litertlm`       | decoder | `tfzoo.export(lm, "m.litertlm", tokenizer=)` |
 
 Each module declares `NAME`, `KIND` (`"model"` or `"decoder"`), `EXTENSION` and
 `RUNNER_SCRIPT`, and these functions (`base.Format.from_module` reads them into the table):
@@ -20,8 +21,10 @@ Each module declares `NAME`, `KIND` (`"model"` or `"decoder"`), `EXTENSION` and
   as `NAME.UNVERIFIED.EXT` otherwise, and writes the report. A format never does either.
 - `runner(path, threads)`: load the artifact in its runtime, the one a user deploys with
   (a function `run(inputs) -> dict of arrays` for a model; for a decoder, an object with
-  `step_logits` and `decode_latency_ms`, which `verification.compare_decoder` drives);
-  `runtime() -> str` names that runtime and its version.
+  `step_logits` and `decode_latency_ms`, which `verification.compare_decoder` drives;
+  `litertlm`: LiteRT-LM returns text, so its runner has `generate` and its pipeline is
+  `tfzoo.export.litertlm.export_litertlm`); `runtime() -> str` names that runtime and its
+  version.
 - `ops(path, source, run) -> dict`: the op summary (`count`, `by_type`, `non_builtin`).
 - `runner_script`: the standalone runner in the repository's `export/` folder that re-checks
   the artifact without tfzoo (`tfzoo.export.verify`), or `None`.
@@ -37,14 +40,21 @@ what the decoder formats share; neither is a format.
 
 import os
 
-from tfzoo.export.formats import onnx, onnx_decoder, saved_model, tflite, tflite_decoder
+from tfzoo.export.formats import (
+    litertlm,
+    onnx,
+    onnx_decoder,
+    saved_model,
+    tflite,
+    tflite_decoder,
+)
 from tfzoo.export.formats.base import Format, Options, artifact_size, median_latency_ms
 from tfzoo.export.tflite_conversion import CALIBRATED_MODES, QUANTIZE_MODES
 
 # Name -> Format, for every format. `tfzoo.export` dispatches through this table only.
 FORMATS = {
     module.NAME: Format.from_module(module)
-    for module in (saved_model, tflite, onnx, tflite_decoder, onnx_decoder)
+    for module in (saved_model, tflite, onnx, tflite_decoder, onnx_decoder, litertlm)
 }
 # Formats `tfzoo.export(model, path)` writes, told apart by the extension of the path.
 MODEL_FORMATS = tuple(name for name, f in FORMATS.items() if f.kind == "model")

@@ -2,6 +2,7 @@
 cache layout and the prompt handling of their runtime classes."""
 
 import os
+import time
 
 import numpy as np
 
@@ -86,3 +87,20 @@ def dims(shape):
 
 def weight_bytes(model):
     return int(sum(np.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.variables))
+
+
+def decoder_report(fmt, path, quantize, file_size, fields, ops, verification, start):
+    """The report dict of a decoder export: the keys every decoder format has, its own `fields`
+    between them. `start` is the export's `time.perf_counter()` at its beginning."""
+    return {
+        "path": path,
+        "format": fmt.name,
+        "quantize": quantize,
+        "file_size": file_size,
+        **fields,
+        "ops": ops,
+        "verification": verification,
+        "verified": verification["ok"],
+        "runtime": fmt.runtime(),
+        "seconds": time.perf_counter() - start,
+    }

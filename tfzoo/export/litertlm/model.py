@@ -19,6 +19,11 @@ attention and final-logit soft-capping, sliding-window layers, partial rotary, p
 parallel residual, scaled embeddings, Gemma's `1 + w` norm, tied or separate heads) is the
 Keras model's own.
 
+The caches stay in the runtime's layout: each layer writes its new keys and values into them
+(`DYNAMIC_UPDATE_SLICE`) and attends against them as stored (`_native_attention`), so a
+`decode` step copies no cache (transposing them into the layers' `(T, kv_heads, head_dim)`
+layout and back made LiteRT-LM decode 3.5x slower).
+
 Prefill chunks near the end of the cache: the layers write a chunk of `S` keys with
 `DYNAMIC_UPDATE_SLICE` at the chunk's first position, and that op clamps its start so that the
 whole chunk fits. A chunk that starts at `p > T - S` (real tokens up to `T`, padding after)
@@ -51,19 +56,39 @@ def cache_shapes(backbone, max_tokens):
     return shapes
 
 
-def _embed(backbone, tokens, start):
-    """Token (+ position) embeddings of `tokens` at positions `start, start + 1, ...`."""
+def quantize_rows(table):
+    """Symmetric int8 with one float32 scale per row: `(int8 (V, H), float32 scales (V, 1))`,
+    `table ~= int8 * scales` (a row of zeros gets scale 1)."""
+    table = np.asarray(table, np.float32)
+    scales = np.abs(table).max(axis=1, keepdims=True) / 127.0
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    return np.clip(np.round(table / scales), -127, 127).astype(np.int8), scales
+
+
+def _embed(backbone, tokens, start, int8_table=None):
+    """Token (+ position) embeddings of `tokens` at positions `start, start + 1, ...`.
+
+    With `int8_table` (`(int8 rows, float32 row scales)`) the token rows are gathered as int8
+    and scaled, so the file holds the table at one byte per value.
+    """
     import tensorflow as tf
 
     from tfzoo.layers.position_embedding import PositionEmbedding
 
     emb = backbone.embeddings
-    position = getattr(emb, "position_embedding", None)
-    if position is None or not isinstance(position, PositionEmbedding):
-        return emb(tokens, start_index=start)  # RoPE (none here) or a fixed encoding
-    x = emb.token_embedding(tokens)
+    if int8_table is None:
+        x = emb.token_embedding(tokens)
+    else:
+        rows, scales = int8_table
+        x = tf.cast(tf.gather(rows, tokens), tf.float32) * tf.gather(scales, tokens)
+        x = tf.cast(x, emb.token_embedding.compute_dtype)
     if emb.scale_embeddings:
         x = x * (emb.hidden_dim**0.5)
+    position = getattr(emb, "position_embedding", None)
+    if position is None:  # RoPE in the attention
+        return x
+    if not isinstance(position, PositionEmbedding):  # a fixed encoding
+        return x + position(x, start_index=start)
     table = tf.convert_to_tensor(position.position_embeddings)
     rows = start + tf.range(tf.shape(tokens)[1])
     # Padding past the table's end reads its last row instead of clamping the whole slice.
@@ -71,7 +96,7 @@ def _embed(backbone, tokens, start):
     return x + tf.cast(tf.gather(table, rows), x.dtype)[tf.newaxis]
 
 
-def _step(causal_lm, tokens, input_pos, caches, max_tokens):
+def _step(causal_lm, tokens, input_pos, caches, max_tokens, int8_table=None):
     """Runs `tokens` at positions `input_pos[0] ...` against the runtime-layout caches."""
     import tensorflow as tf
 
@@ -80,25 +105,123 @@ def _step(causal_lm, tokens, input_pos, caches, max_tokens):
     b = causal_lm.backbone
     steps = tokens.shape[1]
     start = input_pos[0]
-    dtype = b.compute_dtype
-    x = _embed(b, tokens, start)
+    x = _embed(b, tokens, start, int8_table)
     outputs = {}
     for i, layer in enumerate(b.transformer_layers):
-        k = tf.transpose(caches[f"kv_cache_k_{i}"], (0, 2, 1, 3))  # (1, T, kv, d)
-        v = tf.transpose(caches[f"kv_cache_v_{i}"], (0, 3, 1, 2))  # (1, T, kv, d)
-        cache = tf.cast(tf.stack([k, v], axis=1), dtype)  # (1, 2, T, kv, d): the layer's layout
+        k, v = caches[f"kv_cache_k_{i}"], caches[f"kv_cache_v_{i}"]
         if steps > 1:  # room for a chunk that starts near the end (see the module docstring)
-            cache = tf.pad(cache, [[0, 0], [0, 0], [0, steps], [0, 0], [0, 0]])
-        x, cache = layer(x, self_attention_cache=cache, cache_update_index=start)
-        cache = tf.cast(cache[:, :, :max_tokens], tf.float32)
-        outputs[f"kv_cache_k_{i}"] = tf.transpose(cache[:, 0], (0, 2, 1, 3))
-        outputs[f"kv_cache_v_{i}"] = tf.transpose(cache[:, 1], (0, 2, 3, 1))
+            k = tf.pad(k, [[0, 0], [0, 0], [0, steps], [0, 0]])
+            v = tf.pad(v, [[0, 0], [0, 0], [0, 0], [0, steps]])
+        if _attends_natively(layer.self_attention):
+            x, k, v = _native_layer(layer, x, k, v, start)
+        else:
+            x, k, v = _transposed_layer(layer, x, k, v, start, b.compute_dtype)
+        outputs[f"kv_cache_k_{i}"] = k[:, :, :max_tokens] if steps > 1 else k
+        outputs[f"kv_cache_v_{i}"] = v[..., :max_tokens] if steps > 1 else v
     outputs["logits"] = lm_logits(b, b.layer_norm(x))  # soft-capped if the family is
     return outputs
 
 
-def build_module(causal_lm, max_tokens, prefill_lengths):
+def _attends_natively(attention):
+    """Whether `_native_attention` reproduces `attention` (tfzoo's own attention, no ALiBi)."""
+    from tfzoo.layers.multi_head_attention import MultiHeadAttention
+
+    return type(attention) is MultiHeadAttention and attention.alibi is None
+
+
+def _native_layer(layer, x, k_cache, v_cache, start):
+    """Runs the decoder block `layer` with its self-attention computed by `_native_attention`
+    on the runtime-layout caches (the block's own code for norms, residuals and MLP)."""
+    from unittest import mock
+
+    import tensorflow as tf
+
+    attention = layer.self_attention
+    state = {}
+
+    def call(query, cache=None, **kwargs):  # `_step` passes no padding/attention mask or bias
+        out, state["k"], state["v"] = _native_attention(attention, query, k_cache, v_cache, start)
+        return out, cache
+
+    marker = tf.zeros((1,), x.dtype)  # makes the block take its cache path; passed through
+    with mock.patch.object(attention, "call", call):
+        x, _ = layer(x, self_attention_cache=marker, cache_update_index=start)
+    return x, state["k"], state["v"]
+
+
+def _native_attention(attention, query, k_cache, v_cache, start):
+    """`MultiHeadAttention.call` with a cache (causal self-attention, inference) on the runtime's
+    layout: keys `(1, kv, T, D)`, values `(1, kv, D, T)`.
+
+    The new keys and values are written in place (`DYNAMIC_UPDATE_SLICE`), and attention runs
+    against the whole caches as they are stored: the query heads are grouped per key/value head
+    (`(1, kv, groups * S, D)`, head `h` uses key/value head `h // groups` as `ops.repeat` does),
+    so neither the caches are transposed nor the key/value heads repeated.
+
+    Returns:
+        `(output, k_cache, v_cache)`.
+    """
+    import math
+
+    import tensorflow as tf
+
+    from tfzoo.layers.multi_head_attention import mask_logits, soft_cap
+
+    a = attention
+    dtype = a.compute_dtype
+    q = a.query_dense(query)  # (1, S, H, D)
+    k = a.key_dense(query)  # (1, S, kv, D)
+    v = a.value_dense(query)
+    if a.query_norm is not None:
+        q, k = a.query_norm(q), a.key_norm(k)
+    if a.rotary is not None:
+        q, k = a.rotary(q, start_index=start), a.rotary(k, start_index=start)
+    k_cache = _update(k_cache, tf.transpose(k, (0, 2, 1, 3)), (0, 0, start, 0))
+    v_cache = _update(v_cache, tf.transpose(v, (0, 2, 3, 1)), (0, 0, 0, start))
+    steps, total = tf.shape(q)[1], k_cache.shape[2]
+    heads, kv, d = a.num_heads, a.num_key_value_heads, a.head_dim
+    scale = 1.0 / math.sqrt(a.query_scale_dim or a.head_dim)
+    q = tf.transpose(q * tf.cast(scale, q.dtype), (0, 2, 1, 3))  # (1, H, S, D)
+    q = tf.reshape(q, (1, kv, -1, d))  # (1, kv, groups * S, D)
+    keys, values = tf.cast(k_cache, dtype), tf.cast(v_cache, dtype)
+    logits = tf.cast(tf.matmul(q, keys, transpose_b=True), tf.float32)  # (1, kv, G*S, T)
+    logits = tf.reshape(logits, (1, heads, steps, total))
+    if a.logit_soft_cap is not None:
+        logits = soft_cap(logits, a.logit_soft_cap)
+    mask = a._compute_mask(steps, total, start, None, None, use_causal_mask=True)
+    probs = tf.nn.softmax(mask_logits(logits, mask), axis=-1)
+    probs = tf.reshape(tf.cast(probs, dtype), (1, kv, -1, total))
+    out = tf.matmul(probs, values, transpose_b=True)  # (1, kv, G*S, D)
+    out = tf.transpose(tf.reshape(out, (1, heads, steps, d)), (0, 2, 1, 3))  # (1, S, H, D)
+    return a.output_dense(out), k_cache, v_cache
+
+
+def _update(cache, new, index):
+    """Writes `new` (compute dtype) into the float32 `cache` at `index` (DYNAMIC_UPDATE_SLICE)."""
+    from keras import ops
+
+    return ops.slice_update(cache, index, ops.cast(new, cache.dtype))
+
+
+def _transposed_layer(layer, x, k, v, start, dtype):
+    """Any other attention: the block's own cache path on its `(1, 2, T, kv, D)` layout, the
+    caches transposed into it and back (a copy of the cache per call)."""
+    import tensorflow as tf
+
+    k = tf.transpose(k, (0, 2, 1, 3))  # (1, T, kv, d)
+    v = tf.transpose(v, (0, 3, 1, 2))  # (1, T, kv, d)
+    cache = tf.cast(tf.stack([k, v], axis=1), dtype)
+    x, cache = layer(x, self_attention_cache=cache, cache_update_index=start)
+    cache = tf.cast(cache, tf.float32)
+    return x, tf.transpose(cache[:, 0], (0, 2, 1, 3)), tf.transpose(cache[:, 1], (0, 2, 3, 1))
+
+
+def build_module(causal_lm, max_tokens, prefill_lengths, int8_embedding=False):
     """A `tf.Module` holding the weights once and the traced `prefill_<S>` / `decode` functions.
+
+    `int8_embedding`: the token embedding is read from an int8 copy of the table with per-row
+    scales (`quantize_rows`); a tied LM head still multiplies by the model's float table (the
+    weight quantizer makes that one int8).
 
     Returns:
         `(module, {signature_name: concrete_function})`.
@@ -108,6 +231,10 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
     from tfzoo.layers import runtime_checks
 
     shapes = cache_shapes(causal_lm.backbone, max_tokens)
+    int8_table = None
+    if int8_embedding:
+        rows, scales = quantize_rows(causal_lm.backbone.token_embedding.embeddings)
+        int8_table = (tf.Variable(rows, trainable=False), tf.Variable(scales, trainable=False))
 
     def make(name, steps):
         specs = [
@@ -116,7 +243,8 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
         ] + [tf.TensorSpec(shape, tf.float32, name=name) for name, shape in shapes.items()]
 
         def fn(tokens, input_pos, *caches):
-            return _step(causal_lm, tokens, input_pos, dict(zip(shapes, caches)), max_tokens)
+            caches = dict(zip(shapes, caches))
+            return _step(causal_lm, tokens, input_pos, caches, max_tokens, int8_table)
 
         fn.__name__ = name  # the converter keys each signature by its function's name
         return tf.function(fn, input_signature=specs)
@@ -128,16 +256,18 @@ def build_module(causal_lm, max_tokens, prefill_lengths):
     module = tf.Module()
     # The converter finds the initial values only of variables the module tracks.
     module.weights = [getattr(v, "value", v) for v in causal_lm.variables]
+    module.weights += list(int8_table or ())
     for name, fn in functions.items():
         setattr(module, name, fn)
     return module, concrete
 
 
-def convert(causal_lm, max_tokens, prefill_lengths):
-    """The float32 TFLite flatbuffer (bytes) of `causal_lm` with LiteRT-LM's conventions."""
+def convert(causal_lm, max_tokens, prefill_lengths, int8_embedding=False):
+    """The TFLite flatbuffer (bytes) of `causal_lm` with LiteRT-LM's conventions: float32
+    weights, the token embedding table int8 with `int8_embedding` (see `build_module`)."""
     import tensorflow as tf
 
-    module, concrete = build_module(causal_lm, max_tokens, prefill_lengths)
+    module, concrete = build_module(causal_lm, max_tokens, prefill_lengths, int8_embedding)
     names = list(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [concrete[n] for n in names], module

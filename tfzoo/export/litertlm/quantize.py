@@ -2,9 +2,12 @@
 
 * `"int8"`: every `FULLY_CONNECTED` (the blocks' projections and the LM head) gets int8
   channel-wise weights with float32 activations, quantized on the fly by the kernel
-  (`dynamic_wi8_afp32`). The token embedding table, read by a `GATHER`, stays float32:
-  ai-edge-quantizer's policy (0.10) has no configuration for `GATHER` weights (it quantizes
-  `EMBEDDING_LOOKUP`, which the TensorFlow converter does not emit for `tf.gather`).
+  (`dynamic_wi8_afp32`). The token embedding table is int8 with one scale per row, written so
+  by `model.convert(..., int8_embedding=True)` (a `GATHER` of int8 rows, `CAST`, `MUL` by the
+  gathered scales): ai-edge-quantizer's policy (0.10) has no configuration for `GATHER`
+  weights (it quantizes `EMBEDDING_LOOKUP`, which the TensorFlow converter does not emit for
+  `tf.gather`). A tied LM head is the quantizer's int8 copy of the table (so the file holds the
+  table twice at one byte per value, rather than once at four).
 * `"int4"`: the blocks' projections get int4 weights in blocks of `block_size` input values
   (dynamic, `dynamic_wi4b<N>_afp32`); the LM head and the embedding table stay at int8 as in
   `"int8"`: they are the layers most sensitive to weight error (one row per vocabulary entry).
@@ -42,7 +45,7 @@ def recipe_table(quantize, block_size):
     int8 = "int8 channel-wise weights, float32 activations (dynamic_wi8_afp32)"
     table = {
         "FULLY_CONNECTED (LM head)": int8,
-        "GATHER (token embedding)": "float32 (ai-edge-quantizer has no GATHER weight config)",
+        "GATHER (token embedding)": "int8 rows with one float32 scale per row (in the model)",
         "FULLY_CONNECTED (blocks)": int8,
     }
     if quantize == "int4":
@@ -51,6 +54,15 @@ def recipe_table(quantize, block_size):
             f"(dynamic_wi4b{block_size}_afp32)"
         )
     return table
+
+
+def float_size(content, causal_lm):
+    """Size of the float32 file, computed from `content` (written with an int8 embedding table
+    and float32 row scales): the table at four bytes per value instead of one, no scales. Within
+    a few bytes of flatbuffer alignment of the file `model.convert` writes without
+    `int8_embedding`."""
+    rows, width = (int(n) for n in causal_lm.backbone.token_embedding.embeddings.shape)
+    return len(content) + 3 * rows * width - 4 * rows
 
 
 def quantize_tflite(content, quantize, block_size=32):
