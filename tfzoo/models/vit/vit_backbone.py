@@ -2,7 +2,7 @@ import keras
 
 from tfzoo.layers import LayerNorm, TransformerEncoder, checks
 from tfzoo.layers.patch_embedding import PatchEmbedding
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import BLOCK_ARGUMENTS, Backbone, pick, stack_blocks
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -91,21 +91,14 @@ class ViTBackbone(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads,
-                intermediate_dim,
-                activation=activation,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                normalize_first=True,
-                kernel_initializer=initializer,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = stack_blocks(
+            TransformerEncoder,
+            num_layers,
+            dtype,
+            normalize_first=True,
+            kernel_initializer=initializer,
+            **pick(locals(), BLOCK_ARGUMENTS),
+        )
         self.layer_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="layer_norm")
 
         # === Functional Model ===
@@ -116,12 +109,8 @@ class ViTBackbone(Backbone):
             x = layer(x)
         x = self.layer_norm(x)
         pooled = x[:, 0, :]  # the class token, (B, D)
-        super().__init__(
-            inputs={"images": images},
-            outputs={"sequence_output": x, "pooled_output": pooled},
-            dtype=dtype,
-            **kwargs,
-        )
+        outputs = {"sequence_output": x, "pooled_output": pooled}
+        self._build_graph({"images": images}, outputs, dtype, kwargs)
 
         # === Config ===
         self._keep_arguments(locals())
