@@ -13,7 +13,7 @@ class ArgumentsConfig:
 
     A layer calls `self._keep_arguments(locals())` after `super().__init__(**kwargs)` (and after
     resolving defaults it wants saved resolved); each parameter of its `__init__` becomes an
-    attribute of the same name (an `*_initializer` argument as an initializer object,
+    attribute of the same name (an `initializer` or `*_initializer` argument as an initializer object,
     serialised back by `get_config`). A
     subclass that adds arguments calls it again after its own `super().__init__`.
 
@@ -34,7 +34,7 @@ class ArgumentsConfig:
         names = [name for name in parameters if name not in _NOT_ARGUMENTS]
         for name in names:
             value = arguments[name]
-            if name.endswith("_initializer"):
+            if name.endswith("initializer"):
                 value = keras.initializers.get(value)
             setattr(self, name, value)
         self._argument_names = tuple(
@@ -45,7 +45,7 @@ class ArgumentsConfig:
         config = super().get_config()
         for name in self._argument_names:
             value = getattr(self, name)
-            if name.endswith("_initializer"):
+            if name.endswith("initializer"):
                 value = keras.initializers.serialize(value)
             config[name] = value
         return config
