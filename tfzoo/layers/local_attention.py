@@ -3,6 +3,7 @@ import math
 import keras
 from keras import ops
 
+from tfzoo.layers import checks
 from tfzoo.layers.multi_head_attention import _MASK_VALUE, MultiHeadAttention
 
 # Call arguments that only the dense computation handles (cross-attention, cached decoding, ...).
@@ -52,19 +53,8 @@ class LocalMultiHeadAttention(MultiHeadAttention):
     """
 
     def __init__(self, num_heads, sliding_window, global_tokens=0, **kwargs):
-        if (
-            not isinstance(sliding_window, int)
-            or isinstance(sliding_window, bool)
-            or sliding_window <= 0
-        ):
-            raise ValueError(
-                f"`sliding_window` must be a positive int (the local window and chunk size). "
-                f"Received: sliding_window={sliding_window!r}"
-            )
-        if not isinstance(global_tokens, int) or global_tokens < 0:
-            raise ValueError(
-                f"`global_tokens` must be an int >= 0. Received: global_tokens={global_tokens!r}"
-            )
+        checks.check_positive_ints(sliding_window=sliding_window)  # the window and chunk size
+        checks.check_positive_ints(minimum=0, global_tokens=global_tokens)
         super().__init__(num_heads, sliding_window=sliding_window, **kwargs)
         self._keep_arguments(locals())
 

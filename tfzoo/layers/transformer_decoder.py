@@ -83,14 +83,7 @@ class TransformerDecoder(TransformerEncoder):
             self.feed_forward_post_norm.build(input_shape)
         if self.use_cross_attention:
             self.cross_attention = MultiHeadAttention(
-                num_heads=self.num_heads,
-                head_dim=self.head_dim,
-                num_key_value_heads=self.num_key_value_heads,
-                dropout=self.attention_dropout,
-                use_bias=self.use_bias,
-                kernel_initializer=self.kernel_initializer,
-                dtype=self.dtype_policy,
-                name="cross_attention",
+                name="cross_attention", **self._attention_arguments()
             )
             self.cross_attention.build(input_shape, input_shape)
             self.cross_attention_norm = make_norm(

@@ -115,17 +115,11 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
             attention_cls = LocalMultiHeadAttention
             extra = {"global_tokens": self.global_tokens}
         args = dict(
-            num_heads=self.num_heads,
-            head_dim=self.head_dim,
-            num_key_value_heads=self.num_key_value_heads,
-            dropout=self.attention_dropout,
-            use_bias=self.use_bias,
+            self._attention_arguments(),
             rotary_max_wavelength=self.rotary_max_wavelength,
             rotary_scaling_factor=self.rotary_scaling_factor,
             use_alibi=self.use_alibi,
             sliding_window=self.sliding_window,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
             name="self_attention",
             **extra,
         )
@@ -142,15 +136,28 @@ class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
             gated=self.gated_ffn,
             dropout=self.dropout,
             use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
             name="feed_forward",
+            **self._sublayer_arguments(),
         )
         self.feed_forward.build(input_shape)
         self.feed_forward_norm = make_norm(
             self.norm, self.layer_norm_epsilon, "feed_forward_norm", self.dtype_policy
         )
         self.feed_forward_norm.build(input_shape)
+
+    def _sublayer_arguments(self):
+        return dict(kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy)
+
+    def _attention_arguments(self):
+        """The arguments of the self-attention that the cross-attention shares."""
+        return dict(
+            num_heads=self.num_heads,
+            head_dim=self.head_dim,
+            num_key_value_heads=self.num_key_value_heads,
+            dropout=self.attention_dropout,
+            use_bias=self.use_bias,
+            **self._sublayer_arguments(),
+        )
 
     #: Set by `TransformerDecoder` with `post_norms`.
     feed_forward_post_norm = None
