@@ -74,7 +74,7 @@ class DebertaEncoderBlock(ArgumentsConfig, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        attention_terms = list(attention_terms)
+        attention_terms = tuple(attention_terms)
         self._keep_arguments(locals())
         self.span = position_buckets or max_position
 
