@@ -6,9 +6,10 @@ Digits" data set. `load_digits` upscales them, normalises them and splits them d
 """
 
 import dataclasses
-import hashlib
 
 import numpy as np
+
+from tfzoo.data.splits import SPLIT_NAMES, LabelledData, Split, split_of_bytes
 
 DIGITS_SOURCE = (
     "Optical Recognition of Handwritten Digits (Alpaydin & Kaynak, 1998), UCI Machine Learning "
@@ -17,11 +18,9 @@ DIGITS_SOURCE = (
 )
 DIGITS_LICENSE = "UCI lists the data set under CC BY 4.0; scikit-learn is BSD-3-Clause."
 
-_SPLIT_NAMES = ("train", "validation", "test")
-
 
 @dataclasses.dataclass(frozen=True)
-class ImageSplit:
+class ImageSplit(Split):
     """One split of a labelled image data set.
 
     Attributes:
@@ -32,12 +31,9 @@ class ImageSplit:
     images: np.ndarray
     labels: np.ndarray
 
-    def __len__(self):
-        return len(self.labels)
-
 
 @dataclasses.dataclass(frozen=True)
-class ImageClassificationData:
+class ImageClassificationData(LabelledData):
     """A labelled image data set with deterministic train/validation/test splits.
 
     Attributes:
@@ -60,25 +56,10 @@ class ImageClassificationData:
     source: str
     license: str
 
-    @property
-    def num_classes(self):
-        return len(self.label_names)
-
     def __repr__(self):
-        sizes = ", ".join(f"{name}={len(getattr(self, name))}" for name in _SPLIT_NAMES)
+        sizes = self._split_sizes()
         shape = self.train.images.shape[1:]
         return f"ImageClassificationData({sizes}, image shape={shape}, classes={self.num_classes})"
-
-
-def _split_of_image(pixels, fractions):
-    """ "train", "validation" or "test" from the SHA-256 of the raw pixels (order-independent)."""
-    point = int.from_bytes(hashlib.sha256(pixels.tobytes()).digest()[:8], "big")
-    bound = 0
-    for name, fraction in zip(_SPLIT_NAMES[:-1], fractions[:-1]):
-        bound += int(round(fraction * 2**64))
-        if point < bound:
-            return name
-    return _SPLIT_NAMES[-1]
 
 
 def load_digits(image_size=32, split_fractions=(0.8, 0.1, 0.1), normalize=True):
@@ -136,7 +117,7 @@ def load_digits(image_size=32, split_fractions=(0.8, 0.1, 0.1), normalize=True):
 
         images = tf.image.resize(images, (image_size, image_size), method="bilinear").numpy()
     images = images.astype("float32")
-    splits = np.array([_split_of_image(r, fractions) for r in raw.astype("uint8")])
+    splits = np.array([split_of_bytes(r.tobytes(), fractions) for r in raw.astype("uint8")])
     mean, std = 0.0, 1.0
     if normalize:
         train_pixels = images[splits == "train"]
@@ -144,7 +125,7 @@ def load_digits(image_size=32, split_fractions=(0.8, 0.1, 0.1), normalize=True):
         images = (images - mean) / std
     parts = {
         name: ImageSplit(images=images[splits == name], labels=labels[splits == name])
-        for name in _SPLIT_NAMES
+        for name in SPLIT_NAMES
     }
     return ImageClassificationData(
         **parts,

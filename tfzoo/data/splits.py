@@ -11,12 +11,30 @@ import hashlib
 
 import numpy as np
 
-_SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_NAMES = ("train", "validation", "test")
 DEFAULT_SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
+class Split:
+    """Base of a split's dataclass: its length is that of its first field (texts, images)."""
+
+    def __len__(self):
+        return len(getattr(self, dataclasses.fields(self)[0].name))
+
+
+class LabelledData:
+    """Base of a labelled data set's dataclass: `num_classes` and the split sizes."""
+
+    @property
+    def num_classes(self):
+        return len(self.label_names)
+
+    def _split_sizes(self):
+        return ", ".join(f"{name}={len(getattr(self, name))}" for name in SPLIT_NAMES)
+
+
 @dataclasses.dataclass(frozen=True)
-class TextSplit:
+class TextSplit(Split):
     """One split of a labelled text data set.
 
     Attributes:
@@ -28,12 +46,9 @@ class TextSplit:
     texts: list
     labels: np.ndarray
 
-    def __len__(self):
-        return len(self.texts)
-
 
 @dataclasses.dataclass(frozen=True)
-class TextClassificationData:
+class TextClassificationData(LabelledData):
     """A labelled text data set with deterministic train/validation/test splits.
 
     Attributes:
@@ -58,13 +73,8 @@ class TextClassificationData:
     num_duplicates: int = 0
     num_conflicts: int = 0
 
-    @property
-    def num_classes(self):
-        return len(self.label_names)
-
     def __repr__(self):
-        sizes = ", ".join(f"{name}={len(getattr(self, name))}" for name in _SPLIT_NAMES)
-        return f"TextClassificationData({sizes}, label_names={self.label_names})"
+        return f"TextClassificationData({self._split_sizes()}, label_names={self.label_names})"
 
 
 def normalize_text(text):
@@ -94,14 +104,18 @@ def split_of(text, fractions=DEFAULT_SPLIT_FRACTIONS):
     >>> tfzoo.data.split_of("Ok lar... Joking wif u oni...")
     'train'
     """
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    point = int.from_bytes(digest[:8], "big")
+    return split_of_bytes(text.encode("utf-8"), fractions)
+
+
+def split_of_bytes(data, fractions=DEFAULT_SPLIT_FRACTIONS):
+    """The split of a record given as bytes, from the first 8 bytes of their SHA-256."""
+    point = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
     bound = 0
-    for name, fraction in zip(_SPLIT_NAMES[:-1], fractions[:-1]):
+    for name, fraction in zip(SPLIT_NAMES[:-1], fractions[:-1]):
         bound += int(round(fraction * 2**64))
         if point < bound:
             return name
-    return _SPLIT_NAMES[-1]
+    return SPLIT_NAMES[-1]
 
 
 def check_fractions(fractions):
@@ -133,7 +147,7 @@ def dedup_and_split(texts, labels, fractions):
         first_label[text] = label
         order.append(text)
     num_conflicts = len(conflicted)
-    splits = {name: ([], []) for name in _SPLIT_NAMES}
+    splits = {name: ([], []) for name in SPLIT_NAMES}
     for text in order:
         if text in conflicted:
             continue

@@ -3,7 +3,13 @@ import math
 import keras
 from keras import ops
 
+from tfzoo.layers import checks
 from tfzoo.layers.multi_head_attention import _MASK_VALUE, MultiHeadAttention
+
+# Call arguments that only the dense computation handles (cross-attention, cached decoding, ...).
+DENSE_ARGUMENTS = ("value", "key", "cache", "attention_mask", "position_bias")
+# Names in `call`'s `locals()` that are not call arguments.
+NOT_ARGUMENTS = ("self", "__class__")
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -47,21 +53,10 @@ class LocalMultiHeadAttention(MultiHeadAttention):
     """
 
     def __init__(self, num_heads, sliding_window, global_tokens=0, **kwargs):
-        if (
-            not isinstance(sliding_window, int)
-            or isinstance(sliding_window, bool)
-            or sliding_window <= 0
-        ):
-            raise ValueError(
-                f"`sliding_window` must be a positive int (the local window and chunk size). "
-                f"Received: sliding_window={sliding_window!r}"
-            )
-        if not isinstance(global_tokens, int) or global_tokens < 0:
-            raise ValueError(
-                f"`global_tokens` must be an int >= 0. Received: global_tokens={global_tokens!r}"
-            )
+        checks.check_positive_ints(sliding_window=sliding_window)  # the window and chunk size
+        checks.check_positive_ints(minimum=0, global_tokens=global_tokens)
         super().__init__(num_heads, sliding_window=sliding_window, **kwargs)
-        self.global_tokens = global_tokens
+        self._keep_arguments(locals())
 
     def call(
         self,
@@ -77,35 +72,16 @@ class LocalMultiHeadAttention(MultiHeadAttention):
         return_attention_scores=False,
         training=None,
     ):
-        dense = (
-            value is not None
-            or key is not None
-            or cache is not None
-            or attention_mask is not None
-            or position_bias is not None
-            or return_attention_scores
-            or self.alibi is not None
-        )
-        if dense:
+        arguments = locals()  # the dense path is MultiHeadAttention's, with every argument
+        dense = any(arguments[name] is not None for name in DENSE_ARGUMENTS)
+        if dense or return_attention_scores or self.alibi is not None:
             if self.global_tokens and (value is not None or key is not None):
                 raise ValueError(
                     "LocalMultiHeadAttention with global_tokens is self-attention only: the "
                     "global positions are positions of the query sequence. Received a "
                     "separate `value`/`key`."
                 )
-            return super().call(
-                query,
-                value=value,
-                key=key,
-                padding_mask=padding_mask,
-                attention_mask=attention_mask,
-                use_causal_mask=use_causal_mask,
-                position_bias=position_bias,
-                cache=cache,
-                cache_update_index=cache_update_index,
-                return_attention_scores=return_attention_scores,
-                training=training,
-            )
+            return super().call(**{k: v for k, v in arguments.items() if k not in NOT_ARGUMENTS})
         seq_len = query.shape[1]
         if isinstance(seq_len, int):
             if self.sliding_window > seq_len:
@@ -227,16 +203,10 @@ class LocalMultiHeadAttention(MultiHeadAttention):
             output = ops.concatenate([rows, output[:, :, g:]], axis=2)
         return ops.transpose(output, (0, 2, 1, 3))  # (B, T, H, D)
 
-    def _compute_mask(
-        self, query_len, key_len, query_start, padding_mask, attention_mask, use_causal_mask
-    ):
-        """The dense fallback's mask: `(band OR global) AND causal AND padding AND explicit`."""
+    def _position_mask(self, q_pos, k_pos, use_causal_mask):
+        """The dense fallback's position mask: `(band OR global) AND causal`."""
         if not self.global_tokens:
-            return super()._compute_mask(
-                query_len, key_len, query_start, padding_mask, attention_mask, use_causal_mask
-            )
-        q_pos = ops.arange(query_len, dtype="int32") + ops.cast(query_start, "int32")
-        k_pos = ops.arange(key_len, dtype="int32")
+            return super()._position_mask(q_pos, k_pos, use_causal_mask)
         distance = q_pos[:, None] - k_pos[None, :]  # (Tq, Tk), query minus key
         mask = ops.abs(distance) < self.sliding_window
         is_global = ops.logical_or(
@@ -246,16 +216,4 @@ class LocalMultiHeadAttention(MultiHeadAttention):
         mask = ops.logical_or(mask, is_global)
         if use_causal_mask:
             mask = ops.logical_and(mask, distance >= 0)
-        mask = ops.expand_dims(mask, (0, 1))  # (1, 1, Tq, Tk)
-        if padding_mask is not None:
-            keys = ops.expand_dims(ops.cast(padding_mask, "bool"), (1, 2))  # (B, 1, 1, Tk)
-            mask = ops.logical_and(mask, keys)
-        if attention_mask is not None:
-            explicit = ops.expand_dims(ops.cast(attention_mask, "bool"), 1)  # (B, 1, Tq, Tk)
-            mask = ops.logical_and(mask, explicit)
         return mask
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"global_tokens": self.global_tokens})
-        return config

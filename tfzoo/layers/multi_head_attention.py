@@ -3,6 +3,7 @@ import math
 import keras
 from keras import ops
 
+from tfzoo.layers._arguments import ArgumentsConfig
 from tfzoo.layers._block_config import clone_initializer, make_norm
 from tfzoo.layers.alibi import AlibiBias
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
@@ -29,7 +30,7 @@ def soft_cap(logits, cap):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class MultiHeadAttention(keras.layers.Layer):
+class MultiHeadAttention(ArgumentsConfig, keras.layers.Layer):
     """Multi-head attention with grouped-query heads, position options and a key/value cache.
 
     Softmax and masking run in float32 whatever the compute dtype, and masked logits are set to a
@@ -150,24 +151,9 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         if use_alibi and rotary_max_wavelength:
             raise ValueError("Use either RoPE (`rotary_max_wavelength`) or ALiBi, not both.")
-        self.num_heads = num_heads
-        self.head_dim = head_dim
-        self.num_key_value_heads = num_key_value_heads
-        self.dropout = dropout
-        self.use_bias = use_bias
-        self.output_dim = output_dim
-        self.rotary_max_wavelength = rotary_max_wavelength
-        self.rotary_scaling_factor = rotary_scaling_factor
-        self.use_alibi = use_alibi
-        self.sliding_window = sliding_window
-        self.rotary_frequency_scaling = rotary_frequency_scaling
-        self.partial_rotary_factor = float(partial_rotary_factor)
-        self.output_bias = use_bias if output_bias is None else output_bias
-        self.query_key_norm = query_key_norm
-        self.query_key_norm_epsilon = query_key_norm_epsilon
-        self.logit_soft_cap = logit_soft_cap
-        self.query_scale_dim = query_scale_dim
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        partial_rotary_factor = float(partial_rotary_factor)
+        output_bias = use_bias if output_bias is None else output_bias
+        self._keep_arguments(locals())
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         value_shape = value_shape or query_shape
@@ -182,44 +168,17 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             self.head_dim = dim // self.num_heads
         output_dim = self.output_dim or dim
-        common = dict(dtype=self.dtype_policy)
         bias = "de" if self.use_bias else None
-        self.query_dense = keras.layers.EinsumDense(
-            "abc,cde->abde",
-            output_shape=(None, self.num_heads, self.head_dim),
-            bias_axes=bias,
-            name="query",
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            **common,
+        self.query_dense = self._projection("query", self.num_heads, bias, query_shape)
+        self.key_dense = self._projection("key", self.num_key_value_heads, bias, key_shape)
+        self.value_dense = self._projection("value", self.num_key_value_heads, bias, value_shape)
+        self.output_dense = self._projection(
+            "attention_output",
+            None,
+            "e" if self.output_bias else None,
+            (None, None, self.num_heads, self.head_dim),
+            output_dim=output_dim,
         )
-        self.query_dense.build(query_shape)
-        self.key_dense = keras.layers.EinsumDense(
-            "abc,cde->abde",
-            output_shape=(None, self.num_key_value_heads, self.head_dim),
-            bias_axes=bias,
-            name="key",
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            **common,
-        )
-        self.key_dense.build(key_shape)
-        self.value_dense = keras.layers.EinsumDense(
-            "abc,cde->abde",
-            output_shape=(None, self.num_key_value_heads, self.head_dim),
-            bias_axes=bias,
-            name="value",
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            **common,
-        )
-        self.value_dense.build(value_shape)
-        self.output_dense = keras.layers.EinsumDense(
-            "abcd,cde->abe",
-            output_shape=(None, output_dim),
-            bias_axes="e" if self.output_bias else None,
-            name="attention_output",
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            **common,
-        )
-        self.output_dense.build((None, None, self.num_heads, self.head_dim))
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.rotary = None
         if self.rotary_max_wavelength:
@@ -243,6 +202,22 @@ class MultiHeadAttention(keras.layers.Layer):
             self.key_norm.build(head_shape)
         self.alibi = AlibiBias(self.num_heads, name="alibi") if self.use_alibi else None
         self.built = True
+
+    def _projection(self, name, heads, bias_axes, input_shape, output_dim=None):
+        """A built `EinsumDense` to `heads` heads (query, key, value) or from them to `output_dim`."""
+        equation, output_shape = "abc,cde->abde", (None, heads, self.head_dim)
+        if output_dim is not None:
+            equation, output_shape = "abcd,cde->abe", (None, output_dim)
+        layer = keras.layers.EinsumDense(
+            equation,
+            output_shape=output_shape,
+            bias_axes=bias_axes,
+            name=name,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+        )
+        layer.build(input_shape)
+        return layer
 
     def call(
         self,
@@ -310,25 +285,28 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         """Returns a bool mask `(B or 1, 1, Tq, Tk)` (True = attend) or `None`."""
         mask = None
-        needs_positions = use_causal_mask or self.sliding_window is not None
-        if needs_positions:
+        if use_causal_mask or self.sliding_window is not None:
             q_pos = ops.arange(query_len, dtype="int32") + ops.cast(query_start, "int32")
             k_pos = ops.arange(key_len, dtype="int32")
-            distance = q_pos[:, None] - k_pos[None, :]  # (Tq, Tk), query minus key
-            mask = ops.ones_like(distance, dtype="bool")
-            if use_causal_mask:
-                mask = ops.logical_and(mask, distance >= 0)
-            if self.sliding_window is not None:
-                mask = ops.logical_and(mask, ops.abs(distance) < self.sliding_window)
             # expand_dims, not `mask[None, None]`: a bool strided slice with new axes is not a
             # TFLite builtin (it would need Flex).
-            mask = ops.expand_dims(mask, (0, 1))  # (1, 1, Tq, Tk)
+            mask = ops.expand_dims(self._position_mask(q_pos, k_pos, use_causal_mask), (0, 1))
         if padding_mask is not None:
             keys = ops.expand_dims(ops.cast(padding_mask, "bool"), (1, 2))  # (B, 1, 1, Tk)
             mask = keys if mask is None else ops.logical_and(mask, keys)
         if attention_mask is not None:
             explicit = ops.expand_dims(ops.cast(attention_mask, "bool"), 1)  # (B, 1, Tq, Tk)
             mask = explicit if mask is None else ops.logical_and(mask, explicit)
+        return mask
+
+    def _position_mask(self, q_pos, k_pos, use_causal_mask):
+        """Which key positions each query position sees, `(Tq, Tk)` bool: causal, window."""
+        distance = q_pos[:, None] - k_pos[None, :]  # (Tq, Tk), query minus key
+        mask = ops.ones_like(distance, dtype="bool")
+        if use_causal_mask:
+            mask = ops.logical_and(mask, distance >= 0)
+        if self.sliding_window is not None:
+            mask = ops.logical_and(mask, ops.abs(distance) < self.sliding_window)
         return mask
 
     def _compute_attention(self, query, key, value, mask=None, position_bias=None, training=None):
@@ -358,29 +336,3 @@ class MultiHeadAttention(keras.layers.Layer):
         dropped = self.dropout_layer(probs, training=training)
         output = ops.matmul(dropped, v)  # (B, H, Tq, D)
         return ops.transpose(output, (0, 2, 1, 3)), probs  # (B, Tq, H, D)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "head_dim": self.head_dim,
-                "num_key_value_heads": self.num_key_value_heads,
-                "dropout": self.dropout,
-                "use_bias": self.use_bias,
-                "output_dim": self.output_dim,
-                "rotary_max_wavelength": self.rotary_max_wavelength,
-                "rotary_scaling_factor": self.rotary_scaling_factor,
-                "use_alibi": self.use_alibi,
-                "sliding_window": self.sliding_window,
-                "rotary_frequency_scaling": self.rotary_frequency_scaling,
-                "partial_rotary_factor": self.partial_rotary_factor,
-                "output_bias": self.output_bias,
-                "query_key_norm": self.query_key_norm,
-                "query_key_norm_epsilon": self.query_key_norm_epsilon,
-                "logit_soft_cap": self.logit_soft_cap,
-                "query_scale_dim": self.query_scale_dim,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            }
-        )
-        return config

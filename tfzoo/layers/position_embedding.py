@@ -2,10 +2,11 @@ import keras
 from keras import ops
 
 from tfzoo.layers import checks
+from tfzoo.layers._arguments import ArgumentsConfig
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class PositionEmbedding(keras.layers.Layer):
+class PositionEmbedding(ArgumentsConfig, keras.layers.Layer):
     """Learned absolute position embeddings (BERT, GPT-2).
 
     Returns the embeddings of positions `start_index ... start_index + seq - 1`, shaped like the
@@ -33,8 +34,8 @@ class PositionEmbedding(keras.layers.Layer):
             raise ValueError(
                 f"`sequence_length` must be a positive int. Received: sequence_length={sequence_length}"
             )
-        self.sequence_length = int(sequence_length)
-        self.initializer = keras.initializers.get(initializer)
+        sequence_length = int(sequence_length)
+        self._keep_arguments(locals())
 
     def build(self, inputs_shape):
         self.position_embeddings = self.add_weight(
@@ -56,13 +57,3 @@ class PositionEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "sequence_length": self.sequence_length,
-                "initializer": keras.initializers.serialize(self.initializer),
-            }
-        )
-        return config

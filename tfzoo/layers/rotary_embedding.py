@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfzoo.layers._arguments import ArgumentsConfig
+
 #: Keys of a Llama-3 frequency scaling (`frequency_scaling` argument).
 LLAMA3_KEYS = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
 
@@ -35,7 +37,7 @@ def inverse_frequencies(rotary_dim, max_wavelength, frequency_scaling=None):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class RotaryEmbedding(keras.layers.Layer):
+class RotaryEmbedding(ArgumentsConfig, keras.layers.Layer):
     """Rotary position embedding, RoPE (Su et al., 2021), with linear or Llama-3 scaling.
 
     Rotates each pair `(x[i], x[i + d/2])` of a query or key vector by the angle
@@ -75,10 +77,9 @@ class RotaryEmbedding(keras.layers.Layer):
             raise ValueError(
                 f"`scaling_factor` must be > 0. Received: scaling_factor={scaling_factor}"
             )
-        self.max_wavelength = max_wavelength
-        self.scaling_factor = float(scaling_factor)
-        self.frequency_scaling = dict(frequency_scaling) if frequency_scaling else None
-        self.rotary_dim = rotary_dim
+        scaling_factor = float(scaling_factor)
+        frequency_scaling = dict(frequency_scaling) if frequency_scaling else None
+        self._keep_arguments(locals())
 
     def call(self, inputs, start_index=0):
         seq_len, head_dim = ops.shape(inputs)[1], inputs.shape[-1]
@@ -105,15 +106,3 @@ class RotaryEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "max_wavelength": self.max_wavelength,
-                "scaling_factor": self.scaling_factor,
-                "frequency_scaling": self.frequency_scaling,
-                "rotary_dim": self.rotary_dim,
-            }
-        )
-        return config

@@ -69,9 +69,7 @@ class TransformerDecoder(TransformerEncoder):
             )
         if parallel_residual and use_cross_attention:
             raise ValueError("`parallel_residual` does not combine with cross-attention.")
-        self.use_cross_attention = use_cross_attention
-        self.post_norms = post_norms
-        self.parallel_residual = parallel_residual
+        self._keep_arguments(locals())
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -85,14 +83,7 @@ class TransformerDecoder(TransformerEncoder):
             self.feed_forward_post_norm.build(input_shape)
         if self.use_cross_attention:
             self.cross_attention = MultiHeadAttention(
-                num_heads=self.num_heads,
-                head_dim=self.head_dim,
-                num_key_value_heads=self.num_key_value_heads,
-                dropout=self.attention_dropout,
-                use_bias=self.use_bias,
-                kernel_initializer=self.kernel_initializer,
-                dtype=self.dtype_policy,
-                name="cross_attention",
+                name="cross_attention", **self._attention_arguments()
             )
             self.cross_attention.build(input_shape, input_shape)
             self.cross_attention_norm = make_norm(
@@ -132,64 +123,54 @@ class TransformerDecoder(TransformerEncoder):
                 "This decoder block has cross-attention: pass `encoder_outputs` (or a "
                 "`cross_attention_cache`)."
             )
-        x = inputs
-        residual = x
-        if self.normalize_first:
-            x = self.self_attention_norm(x)
-        result = self.self_attention(
-            x,
-            padding_mask=padding_mask,
-            attention_mask=attention_mask,
+        result = self._attend(
+            inputs,
+            training,
             use_causal_mask=True,
-            position_bias=position_bias,
             cache=self_attention_cache,
             cache_update_index=cache_update_index if self_attention_cache is not None else None,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            position_bias=position_bias,
             return_attention_scores=return_attention_scores,
-            training=training,
         )
-        result = result if isinstance(result, tuple) else (result,)
         attended = result[0]
         if self_attention_cache is not None:
             self_attention_cache = result[1]
         scores = result[-1] if return_attention_scores else None
-        if self.self_attention_post_norm is not None:
-            attended = self.self_attention_post_norm(attended)
         if self.parallel_residual:
+            if self.self_attention_post_norm is not None:
+                attended = self.self_attention_post_norm(attended)
             branch = self.feed_forward(self.feed_forward_norm(inputs), training=training)
-            x = residual + self.self_attention_dropout(attended, training=training) + branch
+            x = inputs + self.self_attention_dropout(attended, training=training) + branch
             return self._outputs(x, self_attention_cache, None, scores)
-        x = residual + self.self_attention_dropout(attended, training=training)
-        if not self.normalize_first:
-            x = self.self_attention_norm(x)
+        x = self._add_branch(
+            inputs,
+            attended,
+            self.self_attention_norm,
+            self.self_attention_dropout,
+            training,
+            post_norm=self.self_attention_post_norm,
+        )
 
         if self.use_cross_attention:
-            residual = x
-            if self.normalize_first:
-                x = self.cross_attention_norm(x)
             if cross_attention_cache is None and self_attention_cache is not None:
                 cross_attention_cache = self.compute_cross_attention_cache(encoder_outputs)
+            query = self._branch_input(x, self.cross_attention_norm)
             crossed = self.cross_attention(
-                x,
-                value=encoder_outputs if encoder_outputs is not None else x,
+                query,
+                value=encoder_outputs if encoder_outputs is not None else query,
                 padding_mask=encoder_padding_mask,
                 cache=cross_attention_cache,
                 training=training,
             )
             if cross_attention_cache is not None:
                 crossed = crossed[0]
-            x = residual + self.cross_attention_dropout(crossed, training=training)
-            if not self.normalize_first:
-                x = self.cross_attention_norm(x)
+            x = self._add_branch(
+                x, crossed, self.cross_attention_norm, self.cross_attention_dropout, training
+            )
 
-        residual = x
-        if self.normalize_first:
-            x = self.feed_forward_norm(x)
-        x = self.feed_forward(x, training=training)
-        if self.feed_forward_post_norm is not None:
-            x = self.feed_forward_post_norm(x)
-        x = residual + x
-        if not self.normalize_first:
-            x = self.feed_forward_norm(x)
+        x = self._feed_forward_branch(x, training)
         return self._outputs(x, self_attention_cache, cross_attention_cache, scores)
 
     def _outputs(self, x, self_attention_cache, cross_attention_cache, scores):
@@ -201,14 +182,3 @@ class TransformerDecoder(TransformerEncoder):
         if scores is not None:
             outputs += (scores,)
         return outputs[0] if len(outputs) == 1 else outputs
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "use_cross_attention": self.use_cross_attention,
-                "post_norms": self.post_norms,
-                "parallel_residual": self.parallel_residual,
-            }
-        )
-        return config

@@ -1,5 +1,6 @@
 import keras
 
+from tfzoo.layers._arguments import ArgumentsConfig
 from tfzoo.layers._block_config import check_block_args, make_norm
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.local_attention import LocalMultiHeadAttention
@@ -7,7 +8,7 @@ from tfzoo.layers.multi_head_attention import MultiHeadAttention
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class TransformerEncoder(keras.layers.Layer):
+class TransformerEncoder(ArgumentsConfig, keras.layers.Layer):
     """A Transformer encoder block: bidirectional self-attention and a feed-forward network.
 
     Post-LN (`normalize_first=False`, BERT): `x = norm(x + attn(x))`, `x = norm(x + ffn(x))`.
@@ -96,26 +97,8 @@ class TransformerEncoder(keras.layers.Layer):
                 f"global_tokens={global_tokens!r}, "
                 f"attention_implementation={attention_implementation!r}"
             )
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.activation = activation
-        self.gated_ffn = gated_ffn
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.norm = norm
-        self.num_key_value_heads = num_key_value_heads
-        self.head_dim = head_dim
-        self.use_bias = use_bias
-        self.rotary_max_wavelength = rotary_max_wavelength
-        self.rotary_scaling_factor = rotary_scaling_factor
-        self.use_alibi = use_alibi
-        self.sliding_window = sliding_window
-        self.attention_implementation = attention_implementation
-        self.global_tokens = global_tokens
-        self.attention_args = dict(attention_args or {})
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        attention_args = dict(attention_args or {})
+        self._keep_arguments(locals())
 
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
@@ -132,17 +115,11 @@ class TransformerEncoder(keras.layers.Layer):
             attention_cls = LocalMultiHeadAttention
             extra = {"global_tokens": self.global_tokens}
         args = dict(
-            num_heads=self.num_heads,
-            head_dim=self.head_dim,
-            num_key_value_heads=self.num_key_value_heads,
-            dropout=self.attention_dropout,
-            use_bias=self.use_bias,
+            self._attention_arguments(),
             rotary_max_wavelength=self.rotary_max_wavelength,
             rotary_scaling_factor=self.rotary_scaling_factor,
             use_alibi=self.use_alibi,
             sliding_window=self.sliding_window,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
             name="self_attention",
             **extra,
         )
@@ -159,15 +136,31 @@ class TransformerEncoder(keras.layers.Layer):
             gated=self.gated_ffn,
             dropout=self.dropout,
             use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
             name="feed_forward",
+            **self._sublayer_arguments(),
         )
         self.feed_forward.build(input_shape)
         self.feed_forward_norm = make_norm(
             self.norm, self.layer_norm_epsilon, "feed_forward_norm", self.dtype_policy
         )
         self.feed_forward_norm.build(input_shape)
+
+    def _sublayer_arguments(self):
+        return dict(kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy)
+
+    def _attention_arguments(self):
+        """The arguments of the self-attention that the cross-attention shares."""
+        return dict(
+            num_heads=self.num_heads,
+            head_dim=self.head_dim,
+            num_key_value_heads=self.num_key_value_heads,
+            dropout=self.attention_dropout,
+            use_bias=self.use_bias,
+            **self._sublayer_arguments(),
+        )
+
+    #: Set by `TransformerDecoder` with `post_norms`.
+    feed_forward_post_norm = None
 
     def call(
         self,
@@ -178,58 +171,41 @@ class TransformerEncoder(keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
-        x = inputs
-        residual = x
-        if self.normalize_first:
-            x = self.self_attention_norm(x)
-        attended = self.self_attention(
-            x,
+        result = self._attend(
+            inputs,
+            training,
             padding_mask=padding_mask,
             attention_mask=attention_mask,
             position_bias=position_bias,
             return_attention_scores=return_attention_scores,
-            training=training,
         )
-        if return_attention_scores:
-            attended, scores = attended
-        x = residual + self.self_attention_dropout(attended, training=training)
-        if not self.normalize_first:
-            x = self.self_attention_norm(x)
-
-        residual = x
-        if self.normalize_first:
-            x = self.feed_forward_norm(x)
-        x = residual + self.feed_forward(x, training=training)
-        if not self.normalize_first:
-            x = self.feed_forward_norm(x)
-        if return_attention_scores:
-            return x, scores
-        return x
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "activation": self.activation,
-                "gated_ffn": self.gated_ffn,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "norm": self.norm,
-                "num_key_value_heads": self.num_key_value_heads,
-                "head_dim": self.head_dim,
-                "use_bias": self.use_bias,
-                "rotary_max_wavelength": self.rotary_max_wavelength,
-                "rotary_scaling_factor": self.rotary_scaling_factor,
-                "use_alibi": self.use_alibi,
-                "sliding_window": self.sliding_window,
-                "attention_implementation": self.attention_implementation,
-                "global_tokens": self.global_tokens,
-                "attention_args": self.attention_args,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            }
+        x = self._add_branch(
+            inputs, result[0], self.self_attention_norm, self.self_attention_dropout, training
         )
-        return config
+        x = self._feed_forward_branch(x, training)
+        return (x, result[-1]) if return_attention_scores else x
+
+    # The residual wiring of every sub-layer: pre-LN `x + branch(norm(x))`, post-LN
+    # `norm(x + branch(x))`.
+    def _branch_input(self, x, norm):
+        return norm(x) if self.normalize_first else x
+
+    def _add_branch(self, residual, branch, norm, dropout=None, training=None, post_norm=None):
+        if post_norm is not None:
+            branch = post_norm(branch)
+        if dropout is not None:
+            branch = dropout(branch, training=training)
+        x = residual + branch
+        return x if self.normalize_first else norm(x)
+
+    def _attend(self, inputs, training, **arguments):
+        """The self-attention on the (pre-normalised) inputs; its results as a tuple."""
+        x = self._branch_input(inputs, self.self_attention_norm)
+        result = self.self_attention(x, training=training, **arguments)
+        return result if isinstance(result, tuple) else (result,)
+
+    def _feed_forward_branch(self, x, training):
+        branch = self.feed_forward(self._branch_input(x, self.feed_forward_norm), training=training)
+        return self._add_branch(
+            x, branch, self.feed_forward_norm, post_norm=self.feed_forward_post_norm
+        )

@@ -41,6 +41,46 @@ def check_sizes(arguments, takes_head_dim=True):
         )
 
 
+# The block arguments most backbones pass on under the same names (see `pick`).
+BLOCK_ARGUMENTS = (
+    "num_heads intermediate_dim activation dropout attention_dropout layer_norm_epsilon"
+)
+
+
+def pick(arguments, names):
+    """The entries of `arguments` (a constructor's `locals()`) named in the string `names`.
+
+    For the arguments a backbone passes on to its blocks under the same names:
+    `pick(locals(), BLOCK_ARGUMENTS + " head_dim")`.
+    """
+    return {name: arguments[name] for name in names.split()}
+
+
+def stack_blocks(
+    block, num_layers, dtype, layer_arguments=None, prefix="transformer_layer", **arguments
+):
+    """The `num_layers` Transformer blocks of a backbone, named `{prefix}_{i}`.
+
+    Args:
+        block: the block class (`tfzoo.layers.TransformerEncoder`, ...).
+        num_layers: int. How many blocks.
+        dtype: string or `keras.DTypePolicy`, given to every block.
+        layer_arguments: callable or `None`. `layer_arguments(i)` returns a dict of arguments
+            for block `i` only (alternating local and global attention), overriding
+            `arguments`.
+        prefix: string. The blocks' names before `_{i}`. Defaults to `"transformer_layer"`.
+        **arguments: the arguments every block takes.
+    """
+    return [
+        block(
+            **{**arguments, **(layer_arguments(i) if layer_arguments else {})},
+            dtype=dtype,
+            name=f"{prefix}_{i}",
+        )
+        for i in range(num_layers)
+    ]
+
+
 class Backbone(ZooModel):
     """Base class of tfzoo backbones: functional models with flat keyword configs.
 
@@ -72,6 +112,16 @@ class Backbone(ZooModel):
         for name, value in self._arguments.items():
             if not isinstance(getattr(type(self), name, None), property):
                 setattr(self, name, value)
+
+    def _token_inputs(self):
+        """One int32 `keras.Input` of shape `(batch, seq)` per name in `input_names`."""
+        return {
+            name: keras.Input(shape=(None,), dtype="int32", name=name) for name in self.input_names
+        }
+
+    def _build_graph(self, inputs, outputs, dtype, kwargs):
+        """Builds the functional model from `inputs` to `outputs` (ends `# === Functional Model ===`)."""
+        ZooModel.__init__(self, inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
     @property
     def head_dim(self):

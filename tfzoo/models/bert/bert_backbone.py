@@ -1,7 +1,10 @@
 import keras
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, TransformerEncoder, checks
-from tfzoo.models.backbone import Backbone, check_sizes
+from tfzoo.models.backbone import BLOCK_ARGUMENTS, Backbone, check_sizes, pick, stack_blocks
+
+# The local-attention arguments BERT passes on to `tfzoo.layers.TransformerEncoder`.
+LOCAL_ATTENTION_ARGUMENTS = "sliding_window attention_implementation global_tokens"
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -123,25 +126,14 @@ class BertBackbone(Backbone):
             self.embeddings_project = keras.layers.Dense(
                 hidden_dim, kernel_initializer=initializer, dtype=dtype, name="embeddings_project"
             )
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads,
-                intermediate_dim,
-                head_dim=head_dim,
-                activation=activation,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                normalize_first=False,
-                sliding_window=sliding_window,
-                attention_implementation=attention_implementation,
-                global_tokens=global_tokens,
-                kernel_initializer=initializer,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(1 if share_layers else num_layers)
-        ]
+        self.transformer_layers = stack_blocks(
+            TransformerEncoder,
+            1 if share_layers else num_layers,
+            dtype,
+            normalize_first=False,
+            kernel_initializer=initializer,
+            **pick(locals(), f"{BLOCK_ARGUMENTS} head_dim {LOCAL_ATTENTION_ARGUMENTS}"),
+        )
         self.pooler = None
         if use_pooler:
             self.pooler = keras.layers.Dense(
@@ -153,29 +145,20 @@ class BertBackbone(Backbone):
             )
 
         # === Functional Model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = self.embeddings(token_ids, segment_ids=segment_ids, start_index=position_offset)
+        inputs = self._token_inputs()
+        x = self.embeddings(
+            inputs["token_ids"], segment_ids=inputs["segment_ids"], start_index=position_offset
+        )
         x = self.embeddings_dropout(self.embeddings_norm(x))
         if self.embeddings_project is not None:
             x = self.embeddings_project(x)
         for i in range(num_layers):
             layer = self.transformer_layers[i % len(self.transformer_layers)]
-            x = layer(x, padding_mask=padding_mask)
+            x = layer(x, padding_mask=inputs["padding_mask"])
         outputs = {"sequence_output": x}
         if use_pooler:
             outputs["pooled_output"] = self.pooler(x[:, 0, :])  # on the first token
-        super().__init__(
-            inputs={
-                "token_ids": token_ids,
-                "padding_mask": padding_mask,
-                "segment_ids": segment_ids,
-            },
-            outputs=outputs,
-            dtype=dtype,
-            **kwargs,
-        )
+        self._build_graph(inputs, outputs, dtype, kwargs)
 
         # === Config ===
         self._keep_arguments(locals())

@@ -2,8 +2,11 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding, checks
-from tfzoo.models.backbone import Backbone, check_sizes
+from tfzoo.models.backbone import BLOCK_ARGUMENTS, Backbone, check_sizes, pick, stack_blocks
 from tfzoo.models.deberta.deberta_layers import DebertaEncoderBlock, RelativePositionEmbeddings
+
+# The arguments of the relative-position terms DeBERTa passes on to its blocks.
+POSITION_ARGUMENTS = "attention_terms share_position_projections"
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -108,29 +111,20 @@ class DebertaBackbone(Backbone):
             dtype=dtype,
             name="rel_embeddings",
         )
-        self.transformer_layers = [
-            DebertaEncoderBlock(
-                num_heads,
-                intermediate_dim,
-                position_buckets,
-                max_sequence_length,
-                attention_terms=attention_terms,
-                share_position_projections=share_position_projections,
-                activation=activation,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = stack_blocks(
+            DebertaEncoderBlock,
+            num_layers,
+            dtype,
+            max_position=max_sequence_length,
+            **pick(locals(), f"{BLOCK_ARGUMENTS} position_buckets {POSITION_ARGUMENTS}"),
+        )
 
         # === Functional Model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = self.embeddings(token_ids, segment_ids=segment_ids if num_segments else None)
+        inputs = self._token_inputs()
+        padding_mask = inputs["padding_mask"]
+        x = self.embeddings(
+            inputs["token_ids"], segment_ids=inputs["segment_ids"] if num_segments else None
+        )
         if self.embeddings_project is not None:
             x = self.embeddings_project(x)
         x = self.embeddings_norm(x)
@@ -139,16 +133,7 @@ class DebertaBackbone(Backbone):
         rel = self.relative_embeddings(x)
         for layer in self.transformer_layers:
             x = layer(x, rel, padding_mask)
-        super().__init__(
-            inputs={
-                "token_ids": token_ids,
-                "padding_mask": padding_mask,
-                "segment_ids": segment_ids,
-            },
-            outputs={"sequence_output": x},
-            dtype=dtype,
-            **kwargs,
-        )
+        self._build_graph(inputs, {"sequence_output": x}, dtype, kwargs)
 
         # === Config ===
         self._has_position_table = absolute_positions  # relative positions need no table

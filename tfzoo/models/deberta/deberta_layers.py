@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
+from tfzoo.layers._arguments import ArgumentsConfig
 
 
 def relative_buckets(length, buckets, max_position):
@@ -35,7 +36,7 @@ def relative_buckets(length, buckets, max_position):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class DebertaEncoderBlock(keras.layers.Layer):
+class DebertaEncoderBlock(ArgumentsConfig, keras.layers.Layer):
     """A post-LN encoder block with disentangled self-attention.
 
     Args:
@@ -73,17 +74,9 @@ class DebertaEncoderBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.position_buckets = position_buckets
-        self.max_position = max_position
+        attention_terms = tuple(attention_terms)
+        self._keep_arguments(locals())
         self.span = position_buckets or max_position
-        self.attention_terms = tuple(attention_terms)
-        self.share_position_projections = share_position_projections
-        self.activation = activation
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
 
     def build(self, x_shape, *args, **kwargs):
         hidden = x_shape[-1]
@@ -179,37 +172,16 @@ class DebertaEncoderBlock(keras.layers.Layer):
     def compute_output_shape(self, x_shape, *args, **kwargs):
         return x_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "position_buckets": self.position_buckets,
-                "max_position": self.max_position,
-                "attention_terms": list(self.attention_terms),
-                "share_position_projections": self.share_position_projections,
-                "activation": self.activation,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-            }
-        )
-        return config
-
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class RelativePositionEmbeddings(keras.layers.Layer):
+class RelativePositionEmbeddings(ArgumentsConfig, keras.layers.Layer):
     """The `(2 * span, hidden)` relative-position table shared by every block, optionally
     layer-normalised (DeBERTa-v3). Called on the hidden states only to sit in the graph.
     """
 
     def __init__(self, span, hidden_dim, normalize=True, epsilon=1e-7, **kwargs):
         super().__init__(**kwargs)
-        self.span = span
-        self.hidden_dim = hidden_dim
-        self.normalize = normalize
-        self.epsilon = epsilon
+        self._keep_arguments(locals())
 
     def build(self, _):
         self.embeddings = self.add_weight(
@@ -228,15 +200,3 @@ class RelativePositionEmbeddings(keras.layers.Layer):
 
     def compute_output_shape(self, _):
         return (2 * self.span, self.hidden_dim)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "span": self.span,
-                "hidden_dim": self.hidden_dim,
-                "normalize": self.normalize,
-                "epsilon": self.epsilon,
-            }
-        )
-        return config

@@ -63,11 +63,7 @@ class GPTBackbone(DecoderBackbone):
         checks.check_positive_ints(allow_none=True, sliding_window=sliding_window)
         checks.check_positive_ints(minimum=0, global_tokens=global_tokens)
         super().__init__(
-            vocabulary_size,
-            num_layers,
-            num_heads,
-            hidden_dim,
-            intermediate_dim,
+            locals(),
             position="learned",
             norm="layer_norm",
             use_bias=True,
@@ -77,28 +73,8 @@ class GPTBackbone(DecoderBackbone):
                 attention_implementation=attention_implementation,
                 global_tokens=global_tokens,
             ),
-            max_sequence_length=max_sequence_length,
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            head_dim=head_dim,
-            dtype=dtype,
             **kwargs,
         )
 
         # === Config ===
-        self.activation = activation
-        self.sliding_window = sliding_window
-        self.attention_implementation = attention_implementation
-        self.global_tokens = global_tokens
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "activation": self.activation,
-                "sliding_window": self.sliding_window,
-                "attention_implementation": self.attention_implementation,
-                "global_tokens": self.global_tokens,
-            }
-        )
-        return config
+        self._keep_arguments(locals())

@@ -171,11 +171,7 @@ class LlamaBackbone(DecoderBackbone):
             )
             layer_block_args = [local if t == "sliding_attention" else {} for t in layer_types]
         super().__init__(
-            vocabulary_size,
-            num_layers,
-            num_heads,
-            hidden_dim,
-            intermediate_dim,
+            locals(),
             position="none",  # RoPE, in the attention
             norm=options["norm"],
             use_bias=use_bias,
@@ -187,38 +183,21 @@ class LlamaBackbone(DecoderBackbone):
                 parallel_residual=options["parallel_residual"],
                 **global_block,
             ),
-            max_sequence_length=max_sequence_length,
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            head_dim=head_dim,
             tie_word_embeddings=tie_word_embeddings,
             layer_block_args=layer_block_args,
             scale_embeddings=options["scale_embeddings"],
             final_logit_soft_cap=options["final_logit_soft_cap"],
-            dtype=dtype,
             **kwargs,
         )
 
         # === Config ===
-        self.rope_max_wavelength = rope_max_wavelength
-        self.rope_scaling_factor = rope_scaling_factor
-        self.tie_word_embeddings = tie_word_embeddings
+        # The Llama options are kept (as attributes and in `options`), but written to the config
+        # only where they differ from Llama's.
+        self._keep_arguments(locals())
         self.options = options
         for name, value in options.items():
             setattr(self, name, value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_key_value_heads": self.num_key_value_heads,
-                "rope_max_wavelength": self.rope_max_wavelength,
-                "rope_scaling_factor": self.rope_scaling_factor,
-                "tie_word_embeddings": self.tie_word_embeddings,
-            }
-        )
-        config.update({k: v for k, v in self.options.items() if v != OPTION_DEFAULTS[k]})
-        return config
+        self._arguments.update({k: v for k, v in options.items() if v != OPTION_DEFAULTS[k]})
 
 
 def relative_backbone(name, doc, base=LlamaBackbone, **defaults):

@@ -1,8 +1,11 @@
 import keras
 
 from tfzoo.layers import LayerNorm, TokenAndPositionEmbedding
-from tfzoo.models.backbone import Backbone, check_sizes
+from tfzoo.models.backbone import Backbone, check_sizes, pick, stack_blocks
 from tfzoo.models.modernbert.modernbert_layers import ModernBertBlock
+
+# The arguments ModernBERT passes on to every block under the same names (besides those below).
+BLOCK_NAMES = "num_heads intermediate_dim activation"
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -69,41 +72,31 @@ class ModernBertBackbone(Backbone):
             layer_norm_epsilon, center=norm_bias, dtype=dtype, name="embeddings_norm"
         )
         self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype)
-        self.transformer_layers = []
-        for i in range(num_layers):
+
+        def layer_arguments(i):  # every `global_every`-th layer is global
             is_global = i % global_every == 0
-            self.transformer_layers.append(
-                ModernBertBlock(
-                    num_heads,
-                    intermediate_dim,
-                    global_rope_theta if is_global else local_rope_theta,
-                    window=None if is_global else local_window,
-                    first=i == 0,
-                    activation=activation,
-                    use_bias=use_bias,
-                    norm_bias=norm_bias,
-                    layer_norm_epsilon=layer_norm_epsilon,
-                    dropout=dropout,
-                    dtype=dtype,
-                    name=f"transformer_layer_{i}",
-                )
+            return dict(
+                rope_theta=global_rope_theta if is_global else local_rope_theta,
+                window=None if is_global else local_window,
+                first=i == 0,
             )
+
+        self.transformer_layers = stack_blocks(
+            ModernBertBlock,
+            num_layers,
+            dtype,
+            layer_arguments,
+            **pick(locals(), f"{BLOCK_NAMES} use_bias norm_bias layer_norm_epsilon dropout"),
+        )
         self.final_norm = LayerNorm(
             layer_norm_epsilon, center=norm_bias, dtype=dtype, name="final_norm"
         )
         # === Functional Model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        x = self.embeddings_dropout(self.embeddings_norm(self.embeddings(token_ids)))
+        inputs = self._token_inputs()
+        x = self.embeddings_dropout(self.embeddings_norm(self.embeddings(inputs["token_ids"])))
         for layer in self.transformer_layers:
-            x = layer(x, padding_mask)
-        x = self.final_norm(x)
-        super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask},
-            outputs={"sequence_output": x},
-            dtype=dtype,
-            **kwargs,
-        )
+            x = layer(x, inputs["padding_mask"])
+        self._build_graph(inputs, {"sequence_output": self.final_norm(x)}, dtype, kwargs)
         # === Config ===
         self._has_position_table = False  # rotary: no table limits the length
         self._keep_arguments(locals())

@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from tfzoo.layers import LayerNorm, get_activation
+from tfzoo.layers._arguments import ArgumentsConfig
 
 
 def rotate(x, positions, theta):
@@ -19,7 +20,7 @@ def rotate(x, positions, theta):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class ModernBertBlock(keras.layers.Layer):
+class ModernBertBlock(ArgumentsConfig, keras.layers.Layer):
     """One ModernBERT layer: `x + attn(norm(x))`, then `x + mlp(norm(x))`.
 
     Args:
@@ -50,16 +51,7 @@ class ModernBertBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.rope_theta = rope_theta
-        self.window = window
-        self.first = first
-        self.activation = activation
-        self.use_bias = use_bias
-        self.norm_bias = norm_bias
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.dropout = dropout
+        self._keep_arguments(locals())
 
     def build(self, x_shape, *args):
         hidden = x_shape[-1]
@@ -114,21 +106,3 @@ class ModernBertBlock(keras.layers.Layer):
 
     def compute_output_shape(self, x_shape, *args):
         return x_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "rope_theta": self.rope_theta,
-                "window": self.window,
-                "first": self.first,
-                "activation": self.activation,
-                "use_bias": self.use_bias,
-                "norm_bias": self.norm_bias,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "dropout": self.dropout,
-            }
-        )
-        return config

@@ -1,15 +1,16 @@
+import inspect
+
 import keras
 
 from tfzoo.layers import (
-    LayerNorm,
     RelativePositionBias,
-    RMSNorm,
     TokenAndPositionEmbedding,
     TransformerDecoder,
     TransformerEncoder,
     checks,
 )
-from tfzoo.models.backbone import Backbone, check_sizes
+from tfzoo.layers._block_config import make_norm
+from tfzoo.models.backbone import BLOCK_ARGUMENTS, Backbone, check_sizes, pick, stack_blocks
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -124,16 +125,7 @@ class Seq2SeqBackbone(Backbone):
         embedding_init = keras.initializers.RandomNormal(
             stddev=1.0 if relative else hidden_dim**-0.5
         )
-        block_args = dict(
-            activation=activation,
-            dropout=dropout,
-            attention_dropout=attention_dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            normalize_first=normalize_first,
-            norm=norm,
-            use_bias=use_bias,
-            dtype=dtype,
-        )
+        block_args = pick(locals(), f"{BLOCK_ARGUMENTS} normalize_first norm use_bias")
 
         # === Layers ===
         def embedding(vocab, name):
@@ -160,25 +152,21 @@ class Seq2SeqBackbone(Backbone):
         self.decoder_embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="decoder_embeddings_dropout"
         )
-        self.encoder_layers = [
-            TransformerEncoder(num_heads, intermediate_dim, name=f"encoder_layer_{i}", **block_args)
-            for i in range(num_layers)
-        ]
-        self.decoder_layers = [
-            TransformerDecoder(
-                num_heads,
-                intermediate_dim,
-                use_cross_attention=True,
-                name=f"decoder_layer_{i}",
-                **block_args,
-            )
-            for i in range(num_decoder_layers)
-        ]
+        self.encoder_layers = stack_blocks(
+            TransformerEncoder, num_layers, dtype, prefix="encoder_layer", **block_args
+        )
+        self.decoder_layers = stack_blocks(
+            TransformerDecoder,
+            num_decoder_layers,
+            dtype,
+            prefix="decoder_layer",
+            use_cross_attention=True,
+            **block_args,
+        )
         self.encoder_norm = self.decoder_norm = None
         if normalize_first:
-            norm_cls = RMSNorm if norm == "rms_norm" else LayerNorm
-            self.encoder_norm = norm_cls(layer_norm_epsilon, dtype=dtype, name="encoder_norm")
-            self.decoder_norm = norm_cls(layer_norm_epsilon, dtype=dtype, name="decoder_norm")
+            self.encoder_norm = make_norm(norm, layer_norm_epsilon, "encoder_norm", dtype)
+            self.decoder_norm = make_norm(norm, layer_norm_epsilon, "decoder_norm", dtype)
         self.encoder_position_bias = self.decoder_position_bias = None
         if relative:
             self.encoder_position_bias = RelativePositionBias(
@@ -199,9 +187,7 @@ class Seq2SeqBackbone(Backbone):
             )
 
         # === Functional Model ===
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name) for name in self.input_names
-        }
+        inputs = self._token_inputs()
         x = self.encoder_embeddings(inputs["encoder_token_ids"])
         x = self.encoder_embeddings_dropout(x)  # (B, src, D)
         encoder_bias = decoder_bias = None
@@ -225,12 +211,8 @@ class Seq2SeqBackbone(Backbone):
             )
         if self.decoder_norm is not None:
             y = self.decoder_norm(y)
-        super().__init__(
-            inputs=inputs,
-            outputs={"encoder_sequence_output": x, "decoder_sequence_output": y},
-            dtype=dtype,
-            **kwargs,
-        )
+        outputs = {"encoder_sequence_output": x, "decoder_sequence_output": y}
+        self._build_graph(inputs, outputs, dtype, kwargs)
 
         # === Config ===
         self._keep_arguments(locals())
@@ -265,22 +247,7 @@ class Seq2SeqBackbone(Backbone):
         return checked
 
 
-def seq2seq_parameter_count(
-    vocabulary_size,
-    num_layers,
-    hidden_dim,
-    intermediate_dim,
-    num_decoder_layers=None,
-    target_vocabulary_size=None,
-    share_embeddings=True,
-    normalize_first=False,
-    position="sinusoidal",
-    norm="layer_norm",
-    use_bias=True,
-    num_heads=None,
-    num_buckets=32,
-    **_,
-):
+def seq2seq_parameter_count(vocabulary_size, num_layers, hidden_dim, intermediate_dim, **config):
     """Parameters of a `Seq2SeqBackbone` (= its `Seq2SeqLM`: the output head is tied), by formula.
 
     Example:
@@ -288,17 +255,29 @@ def seq2seq_parameter_count(
     >>> tfzoo.models.seq2seq.seq2seq_parameter_count(37000, 6, 512, 2048)
     63082496
     """
+    config = {**_DEFAULTS, **config}  # the other arguments, with the backbone's defaults
     d, f = hidden_dim, intermediate_dim
+    num_decoder_layers = config["num_decoder_layers"]
     num_decoder_layers = num_layers if num_decoder_layers is None else num_decoder_layers
-    bias = 1 if use_bias else 0
+    bias = 1 if config["use_bias"] else 0
     attention = 4 * (d * d + bias * d)
     feed_forward = d * f + bias * f + f * d + bias * d
-    norm = d if norm == "rms_norm" else 2 * d
+    norm = d if config["norm"] == "rms_norm" else 2 * d
     embeddings = vocabulary_size * d
-    if not share_embeddings:
-        embeddings += (target_vocabulary_size or vocabulary_size) * d
+    if not config["share_embeddings"]:
+        embeddings += (config["target_vocabulary_size"] or vocabulary_size) * d
     encoder = num_layers * (attention + feed_forward + 2 * norm)
     decoder = num_decoder_layers * (2 * attention + feed_forward + 3 * norm)
-    final_norms = 2 * norm if normalize_first else 0
-    relative = 2 * num_buckets * num_heads if position == "relative" else 0
+    final_norms = 2 * norm if config["normalize_first"] else 0
+    relative = 0
+    if config["position"] == "relative":
+        relative = 2 * config["num_buckets"] * config["num_heads"]
     return embeddings + encoder + decoder + final_norms + relative
+
+
+# `Seq2SeqBackbone`'s default arguments, which `seq2seq_parameter_count` assumes too.
+_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Seq2SeqBackbone).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}

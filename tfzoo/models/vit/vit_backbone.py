@@ -2,7 +2,11 @@ import keras
 
 from tfzoo.layers import LayerNorm, TransformerEncoder, checks
 from tfzoo.layers.patch_embedding import PatchEmbedding
-from tfzoo.models.backbone import Backbone
+from tfzoo.models.backbone import BLOCK_ARGUMENTS, Backbone, pick, stack_blocks
+
+# The sizes a ViT checks: of the Transformer, and of the images.
+SIZE_NAMES = "num_layers num_heads hidden_dim intermediate_dim"
+IMAGE_SIZE_NAMES = "image_size patch_size num_channels"
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -60,22 +64,12 @@ class ViTBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        checks.check_positive_ints(
-            num_layers=num_layers,
-            num_heads=num_heads,
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            image_size=image_size,
-            patch_size=patch_size,
-            num_channels=num_channels,
-        )
-        if not isinstance(num_heads, int) or num_heads <= 0 or hidden_dim % num_heads:
+        checks.check_positive_ints(**pick(locals(), f"{SIZE_NAMES} {IMAGE_SIZE_NAMES}"))
+        if hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} must be a multiple of num_heads={num_heads}. Pick a "
                 f"hidden_dim that num_heads divides (ViT uses head width 64)."
             )
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"`num_layers` must be an int >= 1. Received: num_layers={num_layers}")
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
         # === Layers ===
@@ -91,21 +85,14 @@ class ViTBackbone(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        self.transformer_layers = [
-            TransformerEncoder(
-                num_heads,
-                intermediate_dim,
-                activation=activation,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                normalize_first=True,
-                kernel_initializer=initializer,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = stack_blocks(
+            TransformerEncoder,
+            num_layers,
+            dtype,
+            normalize_first=True,
+            kernel_initializer=initializer,
+            **pick(locals(), BLOCK_ARGUMENTS),
+        )
         self.layer_norm = LayerNorm(layer_norm_epsilon, dtype=dtype, name="layer_norm")
 
         # === Functional Model ===
@@ -116,12 +103,8 @@ class ViTBackbone(Backbone):
             x = layer(x)
         x = self.layer_norm(x)
         pooled = x[:, 0, :]  # the class token, (B, D)
-        super().__init__(
-            inputs={"images": images},
-            outputs={"sequence_output": x, "pooled_output": pooled},
-            dtype=dtype,
-            **kwargs,
-        )
+        outputs = {"sequence_output": x, "pooled_output": pooled}
+        self._build_graph({"images": images}, outputs, dtype, kwargs)
 
         # === Config ===
         self._keep_arguments(locals())
