@@ -241,7 +241,14 @@ def test_tiny_recipe_end_to_end_and_cache(trained, tmp_path):
     assert row["recipe"] == ["layers pruning (keep2), recovery: labels"]
     assert row["verified"] and row["tflite_test_accuracy"] >= 0.9, row
     assert row["file_size_bytes"] > 0 and row["latency_ms"] > 0 and row["params"] > 0
-    assert row["matmul_dtypes"]["int8"] > 0
+    ops = compress.op_dtypes(row["path"])
+    # Post-training "int8": matmuls and embedding gathers int8; the FFN down projections hybrid
+    # (float input, int8 weights); attention matmuls, softmax and LayerNorm float.
+    assert set(ops["FULLY_CONNECTED"]) == {"int8", "float32"} and ops["GATHER"].get("int8")
+    assert ops["BATCH_MATMUL"] == {"float32": 4}  # 2 per kept block
+    floats = compress.float_ops(row["path"])
+    assert floats["SOFTMAX"] == 2 and floats["MEAN"] > 0 and "GATHER" not in floats
+    assert row["matmul_dtypes"]["int8"] > 0 and row["matmul_dtypes"]["int8_weights"] == 2
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["0_layers_keep2_labels.keras"]
     second = compress.recipe(model, train, test, **kwargs)  # no path: Keras numbers only
     assert second.stages[0]["cached"] and "tflite_test_accuracy" not in second.row
