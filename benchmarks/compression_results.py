@@ -185,7 +185,10 @@ def _measure_row(name, model, args, data, x_comp, y_comp, timings):
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         calibration_examples=args.calibration_examples,
-        latency=(data["latency_sample"], data["calibration_long"], args.latency_sequence_length),
+        # The same length: time the accuracy file itself (one export per row).
+        latency=None
+        if args.latency_sequence_length == args.sequence_length
+        else (data["latency_sample"], data["calibration_long"], args.latency_sequence_length),
         latency_runs=args.latency_runs,
         threads=args.threads,
         cache_dir=os.path.join(args.work_dir, "stages", name),
