@@ -117,6 +117,27 @@ def test_int8_full_names_the_float_op(tmp_path):
     assert "\n" not in str(e.value) and "quantize='int8'" in str(e.value)
 
 
+def test_op_lists_of_the_export_modes(trained, tmp_path):
+    """Which ops compute in int8 / float for float32, dynamic and strict int8-full files."""
+    model, (x, _), _ = trained
+    ops = {}
+    for quantize in (None, "dynamic", "int8-full"):
+        result = compress.recipe(
+            model, x, quantize=quantize, path=str(tmp_path / f"{quantize}.tflite"), **FAST
+        )
+        ops[quantize] = compress.op_dtypes(result.path)
+    # 3 blocks x (q, k, v, output, 2 FFN) + pooler + classifier = 20 FULLY_CONNECTED.
+    assert ops[None]["FULLY_CONNECTED"] == {"float32": 20} and "QUANTIZE" not in ops[None]
+    assert ops["dynamic"]["FULLY_CONNECTED"] == {"float32": 20}  # float inputs ...
+    assert compress.float_ops(str(tmp_path / "dynamic.tflite"))["BATCH_MATMUL"] == 6
+    full = ops["int8-full"]  # ... and strict: every compute op int8 (check_integer_only passed)
+    assert full["FULLY_CONNECTED"] == {"int8": 20} and full["BATCH_MATMUL"] == {"int8": 6}
+    assert full["SOFTMAX"] == {"int8": 3} and full["MEAN"] == {
+        "int8": 14
+    }  # 7 LayerNorms x (mean, variance)
+    assert compress.float_ops(str(tmp_path / "int8-full.tflite")) == {}
+
+
 # --- layer dropping and the student --------------------------------------------------------------
 
 
