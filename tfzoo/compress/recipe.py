@@ -341,7 +341,9 @@ def recipe(
 
         stage("quantization-aware training", "qat", build_qat)
 
-    keras_acc = keras_accuracy(current, *test) if test is not None else None
+    keras_acc = None
+    if test is not None:  # the last stage measured it already
+        keras_acc = stages[-1]["keras_test_accuracy"] if stages else keras_accuracy(current, *test)
     row = {"recipe": [s["stage"] for s in stages], "quantize": quantize,
            "keras_test_accuracy": keras_acc, "params": int(current.count_params()),
            "stages": stages}  # fmt: skip
