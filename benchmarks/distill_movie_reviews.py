@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tfzoo  # noqa: E402
-from tfzoo import data, text  # noqa: E402
+from tfzoo import compress, data, text  # noqa: E402
 from tfzoo.train import Distiller, create_optimizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,53 +102,14 @@ def _teacher(args, train_texts, train_labels, tokenizer, steps_cache):
     }
 
 
-class MaskedMean(keras.layers.Layer):
-    """Mean of the hidden states over the real (unpadded) tokens: `(b, s, h), (b, s) -> (b, h)`."""
-
-    def call(self, hidden, padding_mask):
-        mask = keras.ops.cast(padding_mask, hidden.dtype)[:, :, None]  # (b, s, 1)
-        total = keras.ops.sum(hidden * mask, axis=1)
-        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
-
-
 def _student(pretrained, num_layers, seed=0):
     """MiniLM's embedding and first `num_layers` layers, mean-pooled, a new head (seed 1).
 
-    Mean pooling, not BERT's [CLS] pooler: after 2 of MiniLM's 6 layers the [CLS] state is
-    nearly the same for every sentence (measured: the pooled output's spread across test
-    sentences is 2e-4 of its size), and a student started there stayed at chance. MiniLM itself
-    was trained as a mean-pooled sentence encoder.
+    `tfzoo.compress.first_layers_student`, the student `tfzoo.compress.recipe` distils into:
+    mean pooling, not BERT's [CLS] pooler (after 2 of MiniLM's 6 layers the [CLS] state is
+    nearly the same for every sentence; a student started there stayed at chance).
     """
-    config = pretrained.get_config()  # `pretrained` is MiniLM's backbone
-    keras.utils.set_random_seed(1 + seed)
-    backbone = tfzoo.build(
-        "bert-tiny",
-        **{
-            k: config[k]
-            for k in (
-                "vocabulary_size",
-                "num_heads",
-                "hidden_dim",
-                "intermediate_dim",
-                "max_sequence_length",
-                "num_segments",
-                "activation",
-                "layer_norm_epsilon",
-            )
-        },
-        num_layers=num_layers,
-    )
-    for name in ["embeddings", "embeddings_norm"] + [
-        f"transformer_layer_{i}" for i in range(num_layers)
-    ]:
-        backbone.get_layer(name).set_weights(pretrained.get_layer(name).get_weights())
-    backbone.get_layer("embeddings").trainable = False  # see _freeze_embeddings
-    inputs = {k: keras.Input((None,), dtype=v.dtype, name=k) for k, v in backbone.input.items()}
-    hidden = backbone(inputs)["sequence_output"]
-    pooled = MaskedMean(name="mean_pool")(hidden, inputs["padding_mask"])
-    pooled = keras.layers.Dropout(0.1)(pooled)
-    logits = keras.layers.Dense(2, name="logits")(pooled)
-    return keras.Model(inputs, logits, name=f"minilm_{num_layers}_layer_student")
+    return compress.first_layers_student(pretrained, num_layers, num_classes=2, seed=1 + seed)
 
 
 def main():

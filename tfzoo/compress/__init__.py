@@ -1,6 +1,8 @@
-"""Compression: magnitude pruning, structured pruning and quantization-aware training."""
+"""Compression: pruning (magnitude, structured, layers), QAT, distillation students, recipes."""
 
 from tfzoo.compress.fake_quant import ActivationQuantizer, fake_quant_weights
+from tfzoo.compress.layer_drop import drop_layers, layer_importance
+from tfzoo.compress.oplist import check_integer_only, float_ops, op_dtypes
 from tfzoo.compress.pruning import (
     PrunedModel,
     PruningState,
@@ -19,6 +21,7 @@ from tfzoo.compress.qat import (
     QuantizedReversibleEmbedding,
     prepare_qat,
 )
+from tfzoo.compress.recipe import RecipeResult, measure_export, parse_recipe, recipe
 from tfzoo.compress.schedules import (
     ConstantSparsity,
     PolynomialDecay,
@@ -26,9 +29,21 @@ from tfzoo.compress.schedules import (
     schedule_from_config,
 )
 from tfzoo.compress.structured import prune_structured
+from tfzoo.compress.student import MeanPooledClassifier, first_layers_student
 
 __all__ = [
     "ActivationQuantizer",
+    "MeanPooledClassifier",
+    "RecipeResult",
+    "check_integer_only",
+    "drop_layers",
+    "first_layers_student",
+    "float_ops",
+    "layer_importance",
+    "measure_export",
+    "op_dtypes",
+    "parse_recipe",
+    "recipe",
     "QATModel",
     "QuantizedDense",
     "QuantizedEinsumDense",

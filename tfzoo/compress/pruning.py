@@ -31,6 +31,7 @@ from keras import ops
 
 from tfzoo.compress.masks import block_scores, magnitude_mask, scores_to_mask, threshold
 from tfzoo.compress.schedules import PruningSchedule, schedule_from_config
+from tfzoo.compress.structured import check_not_qat
 from tfzoo.compress.wrapped_model import from_wrapper_config, wrapper_config
 
 __all__ = [
@@ -201,12 +202,8 @@ class PrunedModel(keras.Model):
                     )
         kwargs.setdefault("name", f"pruned_{model.name}")
         super().__init__(**kwargs)
-        self.wrapped = model
-        self.schedule = schedule
-        self.block_size = block_size
-        self.block_pooling = block_pooling
-        self.scope = scope
-        self.target_names = list(names)
+        self.wrapped, self.schedule, self.target_names = model, schedule, list(names)
+        self.block_size, self.block_pooling, self.scope = block_size, block_pooling, scope
         self.pruning_state = PruningState(
             [layers[name].kernel.shape for name in names], name="pruning_state"
         )
@@ -285,6 +282,7 @@ class PrunedModel(keras.Model):
 
 
 def _check_arguments(model, schedule, block_size, block_pooling, scope):
+    check_not_qat(model, "prune_low_magnitude")
     if isinstance(model, PrunedModel) or getattr(model, "_tfzoo_pruned", False):
         raise ValueError(
             "This model is already being pruned. Keep training the pruned model, or call "

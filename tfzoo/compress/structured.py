@@ -18,7 +18,20 @@ from keras import ops
 IMPORTANCES = ("magnitude", "taylor")
 
 
-def _backbone(model):
+def check_not_qat(model, what):
+    """One-line error for pruning a quantization-aware model (its layers are fake-quantized)."""
+    if type(model).__name__ == "QATModel" or type(getattr(model, "model", None)).__name__ == (
+        "QATModel"
+    ):
+        raise ValueError(
+            f"{what} cannot prune a quantization-aware model (QATModel): prune the float model "
+            "first, then call tfzoo.compress.prepare_qat on the pruned model."
+        )
+
+
+def check_prunable(model, what="prune_structured"):
+    """The backbone of a tfzoo model that structured pruning / layer dropping can shrink."""
+    check_not_qat(model, what)
     backbone = getattr(model, "backbone", model)
     if getattr(model, "_tfzoo_pruned", False) or type(model).__name__ == "PrunedModel":
         raise ValueError(
@@ -26,7 +39,7 @@ def _backbone(model):
         )
     if not getattr(backbone, "transformer_layers", None) or not hasattr(backbone, "num_heads"):
         raise ValueError(
-            f"prune_structured takes a tfzoo BERT/GPT/Llama backbone or task model; received "
+            f"{what} takes a tfzoo BERT/GPT/Llama backbone or task model; received "
             f"{type(model).__name__}."
         )
     return backbone
@@ -51,6 +64,17 @@ def _count(fraction, units, what, name):
             f"{name}={fraction} would remove all {units} {what} of a layer; use a smaller fraction."
         )
     return removed
+
+
+def _exact_count(count, units, what, name):
+    """A number of units to remove, checked against the `units` a block has."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise ValueError(f"`{name}` must be a whole number >= 0. Received: {name}={count!r}")
+    if count >= units:
+        raise ValueError(
+            f"{name}={count} but every block has only {units} {what}; remove at most {units - 1}."
+        )
+    return int(count)
 
 
 def _numpy(variable):
@@ -176,6 +200,8 @@ def prune_structured(
     data=None,
     loss=None,
     num_batches=8,
+    remove_heads=None,
+    remove_neurons=None,
 ):
     """Removes the least important attention heads and feed-forward neurons of every block.
 
@@ -200,6 +226,10 @@ def prune_structured(
         data: `tf.data.Dataset` of `(inputs, labels)` batches; needed for `"taylor"`.
         loss: a Keras loss (name or callable `(y_true, y_pred)`); defaults to the compiled one.
         num_batches: int. Batches of `data` used by `"taylor"`. Defaults to `8`.
+        remove_heads: int or `None`. Heads (key/value groups with GQA) to remove per block,
+            instead of `heads_fraction`. Must be below the block's count.
+        remove_neurons: int or `None`. Feed-forward neurons to remove per block, instead of
+            `ffn_fraction`.
 
     Returns:
         A new model of the same class, smaller (`num_heads`, `num_key_value_heads`,
@@ -213,16 +243,22 @@ def prune_structured(
     >>> small.backbone.num_heads, small.backbone.intermediate_dim
     (3, 512)
     """
-    backbone = _backbone(model)
+    backbone = check_prunable(model)
     if importance not in IMPORTANCES:
         raise ValueError(f"`importance` must be one of {IMPORTANCES}. Received: {importance!r}")
     heads, kv_heads = backbone.num_heads, _kv_heads(backbone)
     groups = heads // kv_heads
-    if groups > 1:
-        removed_groups = _count(heads_fraction, kv_heads, "key/value groups", "heads_fraction")
+    what = "key/value groups" if groups > 1 else "heads"
+    if remove_heads is None:
+        removed_groups = _count(heads_fraction, kv_heads, what, "heads_fraction")
     else:
-        removed_groups = _count(heads_fraction, heads, "heads", "heads_fraction")
-    removed_neurons = _count(ffn_fraction, backbone.intermediate_dim, "neurons", "ffn_fraction")
+        removed_groups = _exact_count(remove_heads, kv_heads, what, "remove_heads")
+    if remove_neurons is None:
+        removed_neurons = _count(ffn_fraction, backbone.intermediate_dim, "neurons", "ffn_fraction")
+    else:
+        removed_neurons = _exact_count(
+            remove_neurons, backbone.intermediate_dim, "neurons", "remove_neurons"
+        )
 
     if importance == "magnitude":
         head_scores, neuron_scores = _magnitude_scores(backbone)
