@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from tfzoo.export.litertlm import bundle, model
+from tfzoo.export.litertlm import bundle, model, perplexity
 from tfzoo.export.litertlm import quantize as _quantize
 
 DEFAULT_VERIFY_PROMPT = "The capital of France is"
@@ -41,6 +41,7 @@ def export_litertlm(
     verify_new_tokens=VERIFY_NEW_TOKENS,
     threads=2,
     overwrite=False,
+    perplexity_text=None,
 ):
     """Writes a `.litertlm` bundle of a causal LM and verifies it in LiteRT-LM.
 
@@ -65,6 +66,10 @@ def export_litertlm(
         verify_new_tokens: int. Greedy tokens compared.
         threads: int. CPU threads of LiteRT-LM in the verification.
         overwrite: bool. Replace an existing file at `path`.
+        perplexity_text: str or `None`. Held-out text on which a quantized bundle's perplexity
+            (TFLite model in ai_edge_litert) is compared with the Keras model's; int4 must be
+            within 10% (`perplexity.BOUNDS`). Defaults to held-out news articles
+            (`perplexity.held_out_text`).
 
     Returns:
         A dict: `path`, `format` (`"litertlm"`), `quantize`, `recipe` (per op type),
@@ -89,6 +94,8 @@ def export_litertlm(
     backbone = decoder_base.check_causal_lm(causal_lm)
     quantize_mode = quantize
     _quantize.check_quantize(quantize_mode, block_size)
+    if quantize_mode == "int4":
+        perplexity.check_text_available(perplexity_text)
     max_tokens = decoder_base.check_max_length(max_tokens, backbone)
     prefill_lengths = _check_prefill_lengths(prefill_lengths, max_tokens)
     backend, start_token_id, stop_token_ids, chat_template = _check_tokenizer(
@@ -126,6 +133,18 @@ def export_litertlm(
             max_tokens,
             exact=quantize_mode != "int4",
         )
+        if quantize_mode is not None:  # perplexity on held-out text vs float Keras
+            result = perplexity.check(
+                causal_lm,
+                tflite_path,
+                quantize_mode,
+                lambda text: backend.encode(text, add_special_tokens=False).ids,
+                max_tokens,
+                start_token_id,
+                perplexity_text,
+                threads=threads,
+            )
+            perplexity.apply(verification, result, quantize_mode)
         final = path if verification["ok"] else unverified_path(path, overwrite)
         os.replace(artifact, final)
     finally:
@@ -150,10 +169,12 @@ def export_litertlm(
         "seconds": time.perf_counter() - start,
     }
     if not verification["ok"]:
-        raise ExportVerificationError(
+        reason = verification.get("failure") or (
             f"LiteRT-LM's greedy text differs from Keras generate on {verify_prompt!r} "
-            f"(Keras {verification['keras_text']!r}, LiteRT-LM {verification['runtime_text']!r}"
-            f"). The bundle was kept at {final} for inspection, not at {path}.",
+            f"(Keras {verification['keras_text']!r}, LiteRT-LM {verification['runtime_text']!r})"
+        )
+        raise ExportVerificationError(
+            f"{reason}. The bundle was kept at {final} for inspection, not at {path}.",
             report=report,
             path=final,
         )
