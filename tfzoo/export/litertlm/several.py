@@ -1,0 +1,31 @@
+"""Several `.litertlm` bundles of one model (float32, int8, int4) from one conversion.
+
+Converting a real decoder to the prefill/decode TFLite model is the slow part of the export
+(SmolLM2-135M: ~450 s, 8 GB); the quantizations start from the same float model. Inside
+`one_conversion()`, `export_litertlm` converts each `(model, max_tokens, prefill_lengths)` once
+and reuses the float flatbuffer for the following exports; each bundle is still quantized,
+packed and verified on its own.
+"""
+
+import contextlib
+
+
+@contextlib.contextmanager
+def one_conversion():
+    """Context manager: float TFLite conversions reused across `export_litertlm` calls."""
+    from tfzoo.export.litertlm import model
+
+    convert = model.convert
+    done = {}
+
+    def cached(causal_lm, max_tokens, prefill_lengths):
+        key = (id(causal_lm), int(max_tokens), tuple(prefill_lengths))
+        if key not in done:
+            done[key] = (causal_lm, convert(causal_lm, max_tokens, prefill_lengths))
+        return done[key][1]
+
+    model.convert = cached
+    try:
+        yield
+    finally:
+        model.convert = convert
