@@ -542,22 +542,23 @@ def run_decoder(
     """
     import keras
 
-    import tfzoo
+    from tfzoo.convert import from_pretrained
     from tfzoo.data import causal_lm_dataset, load_news_articles
     from tfzoo.export import ExportVerificationError, export
     from tfzoo.export.litertlm.chat import BundleChat
     from tfzoo.export.litertlm.several import one_conversion
     from tfzoo.models import enable_lora, merge_lora
+    from tfzoo.text import smollm2_gguf_path, tokenizer_from_pretrained
 
     console = _console()
     start = time.time()
-    path = checkpoint or tfzoo.text.smollm2_gguf_path()
-    tokenizer = tfzoo.tokenizer_from_pretrained(path)
+    path = checkpoint or smollm2_gguf_path()
+    tokenizer = tokenizer_from_pretrained(path)
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"{path} has no chat template; pass a chat (instruct) checkpoint.")
     os.makedirs(output, exist_ok=True)
     keras.utils.set_random_seed(0)
-    lm = tfzoo.from_pretrained(path, task="causal_lm")
+    lm = from_pretrained(path, task="causal_lm")
     max_tokens = max_tokens or min(512, lm.backbone.max_sequence_length)
     if prefill_lengths is None:
         prefill_lengths = tuple(s for s in (32, 128) if s < max_tokens) or (max_tokens // 2,)
