@@ -200,16 +200,22 @@ def plot_speeds(
     os.replace(temp, path)
 
 
+def add_common_options(parser, name):
+    """--threads, --out, --plot, --overwrite (results and plot named `name`) and the hidden
+    --child and --prompt-ids of the benchmark's subprocesses."""
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=f"benchmarks/results/{name}.json")
+    parser.add_argument("--plot", default=f"docs/img/{name}.png")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--prompt-ids", help=argparse.SUPPRESS)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/decode_smollm2.json")
-    parser.add_argument("--plot", default="docs/img/decode_smollm2.png")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_common_options(parser, "decode_smollm2")
     parser.add_argument("--hf-dir", help=argparse.SUPPRESS)
-    parser.add_argument("--prompt-ids", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         ids = [int(i) for i in args.prompt_ids.split(",")] if args.prompt_ids else None

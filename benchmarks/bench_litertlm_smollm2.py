@@ -34,6 +34,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_decode_smollm2 import add_common_options  # noqa: E402  (argparse only at import)
+
 PROMPT, NEW, MAX_TOKENS, PREFILL = 128, 128, 512, (128,)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -98,43 +101,33 @@ def _export_child(folder, threads):
     import resource
 
     import tfzoo
-    from tfzoo.export import ExportVerificationError
     from tfzoo.export.litertlm import perplexity, reader
-    from tfzoo.export.litertlm.several import one_conversion
+    from tfzoo.export.litertlm.several import export_bundles
 
     gguf = tfzoo.text.smollm2_gguf_path()
     lm = tfzoo.from_pretrained(gguf, task="causal_lm")
     tokenizer = tfzoo.tokenizer_from_pretrained(gguf)
-    reports = {}
     start = time.perf_counter()
-    with one_conversion():
-        for name, quantize in QUANTIZE.items():
-            path = os.path.join(folder, f"smollm2-{name}.litertlm")
-            t = time.perf_counter()
-            try:
-                report = tfzoo.export(
-                    lm,
-                    path,
-                    format="litertlm",
-                    quantize=quantize,
-                    tokenizer=tokenizer,
-                    max_tokens=MAX_TOKENS,
-                    prefill_lengths=PREFILL,
-                    threads=threads,
-                    overwrite=True,
-                )
-            except ExportVerificationError as error:
-                report = error.report
-            report["export_seconds"] = time.perf_counter() - t
-            if quantize is None:  # the float bundle's perplexity in ai_edge_litert, as int8/int4
-                tflite = reader.extract_tflite(report["path"], path + ".tflite")
-                encode = tokenizer.tokenizer.tokenizer.encode
-                ids = encode(perplexity.held_out_text(), add_special_tokens=False).ids
-                report["verification"]["perplexity"] = perplexity.perplexity(
-                    lm, tflite, ids, MAX_TOKENS, report["start_token_id"], threads=threads
-                )
-                os.remove(tflite)
-            reports[name] = report
+    paths = {q: os.path.join(folder, f"smollm2-{name}.litertlm") for name, q in QUANTIZE.items()}
+    by_quantize = export_bundles(
+        lm,
+        paths,
+        tokenizer=tokenizer,
+        max_tokens=MAX_TOKENS,
+        prefill_lengths=PREFILL,
+        threads=threads,
+        overwrite=True,
+    )
+    reports = {name: by_quantize[q] for name, q in QUANTIZE.items()}
+    # The float bundle's perplexity in ai_edge_litert, as the export measures int8's and int4's.
+    report = reports["float32"]
+    tflite = reader.extract_tflite(report["path"], report["path"] + ".tflite")
+    encode = tokenizer.tokenizer.tokenizer.encode
+    ids = encode(perplexity.held_out_text(), add_special_tokens=False).ids
+    report["verification"]["perplexity"] = perplexity.perplexity(
+        lm, tflite, ids, MAX_TOKENS, report["start_token_id"], threads=threads
+    )
+    os.remove(tflite)
     summary = {
         "reports": reports,
         "seconds": time.perf_counter() - start,
@@ -199,17 +192,12 @@ def _goals(results, sizes, reports):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bundles", default="/work/cache/lrt2/bundles")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--llama-python", default="/work/cache/lrt2/llama-venv/bin/python")
     parser.add_argument("--llama-build", default="/work/cache/lrt2/build_command.txt")
-    parser.add_argument("--out", default="benchmarks/results/litertlm_smollm2.json")
-    parser.add_argument("--plot", default="docs/img/litertlm_smollm2.png")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--gguf", help=argparse.SUPPRESS)
-    parser.add_argument("--prompt-ids", help=argparse.SUPPRESS)
+    add_common_options(parser, "litertlm_smollm2")
     args = parser.parse_args(argv)
     if args.child == "llama":
         ids = [int(i) for i in args.prompt_ids.split(",")]
@@ -220,7 +208,6 @@ def main(argv=None):
         if os.path.exists(target) and not args.overwrite:
             raise SystemExit(f"{target} exists; pass --overwrite to replace it.")
 
-    sys.path.insert(0, HERE)
     import tempfile
 
     from bench_decode import _write_json

@@ -89,14 +89,19 @@ def test_interactive_chat_keeps_the_conversation(tiny_chat, monkeypatch, capsys)
     assert seen[2] == ["Be brief.", "the"]
 
 
-def test_a_long_conversation_drops_its_oldest_turns(tiny_chat):
-    lm = tfzoo.from_pretrained(tiny_chat, task="causal_lm")
-    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+def _long_conversation():
+    """13 messages, more than the tiny model's 128-token context holds."""
     turn = "What is the capital of France? " * 3
     messages = []
     for _ in range(6):
         messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": turn}]
-    messages.append({"role": "user", "content": "Paris?"})
+    return messages + [{"role": "user", "content": "Paris?"}]
+
+
+def test_a_long_conversation_drops_its_oldest_turns(tiny_chat):
+    lm = tfzoo.from_pretrained(tiny_chat, task="causal_lm")
+    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+    messages = _long_conversation()
     out = io.StringIO()
     chat.answer(lm, tokenizer, messages, 8, {"sampler": "greedy"}, out=out)
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
@@ -201,11 +206,7 @@ def test_a_long_bundle_conversation_drops_its_oldest_turns(tiny_bundle):
     from tfzoo.export.litertlm.chat import BundleChat
 
     bundle = BundleChat(tiny_bundle)
-    turn = "What is the capital of France? " * 3
-    messages = []
-    for _ in range(6):
-        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": turn}]
-    messages.append({"role": "user", "content": "Paris?"})
+    messages = _long_conversation()
     out = io.StringIO()
     chat.answer_bundle(bundle, messages, 8, {"sampler": "greedy"}, out=out)
     assert bundle.count_tokens(messages) <= 128 - 8 and messages[-1]["content"] == "Paris?"

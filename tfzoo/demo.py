@@ -544,9 +544,8 @@ def run_decoder(
 
     from tfzoo.convert import from_pretrained
     from tfzoo.data import causal_lm_dataset, load_news_articles
-    from tfzoo.export import ExportVerificationError, export
     from tfzoo.export.litertlm.chat import BundleChat
-    from tfzoo.export.litertlm.several import one_conversion
+    from tfzoo.export.litertlm.several import export_bundles
     from tfzoo.models import enable_lora, merge_lora
     from tfzoo.text import smollm2_gguf_path, tokenizer_from_pretrained
 
@@ -588,24 +587,17 @@ def run_decoder(
     )
 
     # 2. int8 and int4 bundles (one conversion), each verified in LiteRT-LM --------------------
-    rows = []
-    with one_conversion():
-        for quantize in ("int8", "int4"):
-            target = os.path.join(output, f"decoder-{quantize}.litertlm")
-            with console.status(f"exporting {target}"):
-                try:
-                    report = export(
-                        lm,
-                        target,
-                        quantize=quantize,
-                        tokenizer=tokenizer,
-                        max_tokens=max_tokens,
-                        prefill_lengths=prefill_lengths,
-                        overwrite=True,
-                    )
-                except ExportVerificationError as error:
-                    report = error.report
-            rows.append(_decoder_row(report, quantize))
+    paths = {q: os.path.join(output, f"decoder-{q}.litertlm") for q in ("int8", "int4")}
+    with console.status(f"exporting {', '.join(paths.values())}"):
+        reports = export_bundles(
+            lm,
+            paths,
+            tokenizer=tokenizer,
+            max_tokens=max_tokens,
+            prefill_lengths=prefill_lengths,
+            overwrite=True,
+        )
+    rows = [_decoder_row(report, quantize) for quantize, report in reports.items()]
 
     # 3. One chat answer from each bundle, in LiteRT-LM --------------------------------------
     messages = [{"role": "user", "content": question}]

@@ -29,3 +29,26 @@ def one_conversion():
         yield
     finally:
         model.convert = convert
+
+
+def export_bundles(causal_lm, paths, **options):
+    """Exports `causal_lm` once per `{quantize: path}` entry of `paths` (None = float32) with one
+    conversion; every bundle is verified as by `tfzoo.export`. Returns `{quantize: report}`;
+    a bundle that failed verification (kept at `NAME.UNVERIFIED.litertlm`) has its report too,
+    with `verified` False. `options` are `export_litertlm`'s."""
+    import time
+
+    from tfzoo.export.litertlm import export_litertlm
+    from tfzoo.export.verification import ExportVerificationError
+
+    reports = {}
+    with one_conversion():
+        for quantize, path in paths.items():
+            start = time.perf_counter()
+            try:
+                report = export_litertlm(causal_lm, path, quantize=quantize, **options)
+            except ExportVerificationError as error:
+                report = error.report
+            report["export_seconds"] = time.perf_counter() - start
+            reports[quantize] = report
+    return reports
