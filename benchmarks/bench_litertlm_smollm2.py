@@ -67,16 +67,22 @@ def _llama_child(gguf, prompt_ids, threads):
     llm = llama_cpp.Llama(
         model_path=gguf, n_ctx=MAX_TOKENS, n_threads=threads, n_batch=PROMPT, verbose=False
     )
+    vocab = llm.n_vocab()
+
+    def next_token():  # greedy on the logits of the last evaluated token
+        logits = llama_cpp.llama_get_logits(llm.ctx)
+        return int(np.argmax(np.ctypeslib.as_array(logits, shape=(vocab,))))
+
     llm.eval(prompt_ids[:8])  # warm-up
     llm.reset()
     start = time.perf_counter()
     llm.eval(prompt_ids)
-    token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    token = next_token()
     first = time.perf_counter()
     tokens = [token]
     for _ in range(NEW - 1):
         llm.eval([token])
-        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        token = next_token()
         tokens.append(token)
     end = time.perf_counter()
     print(
