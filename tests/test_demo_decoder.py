@@ -2,7 +2,7 @@
 tokenizer and a chat template): LoRA fine-tune on news text, int8 and int4 `.litertlm` bundles
 verified in LiteRT-LM, perplexity against the float model, one chat answer each. The real run
 (SmolLM2-135M-Instruct, minutes and ~8 GB) is the documented `tfzoo demo --decoder`. Slow: the
-LoRA fit, two exports and their perplexities took 150 s on the shared 2-core machine."""
+LoRA fit, two exports and their perplexities took 150-200 s on the shared 2-core machine."""
 
 import json
 import os
