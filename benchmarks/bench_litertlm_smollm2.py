@@ -196,6 +196,36 @@ def _goals(results, sizes, reports):
     return out
 
 
+def markdown_table(data):
+    """The results as the Markdown table of docs/benchmarks.md and docs/litertlm.md."""
+
+    def cell(value, fmt):
+        return "-" if value is None else fmt.format(value)
+
+    lines = [
+        "| runtime | file MB | prefill tok/s | decode tok/s | first token ms | peak RSS MB "
+        "| perplexity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in data["results"].items():
+        if "error" in entry:
+            lines.append(f"| {name} | failed: {entry['error'][:80]} | | | | | |")
+            continue
+        size = entry.get("file_size")
+        ttft = entry.get("time_to_first_token_s")
+        row = [
+            name,
+            cell(None if size is None else size / 1e6, "{:.1f}"),
+            cell(entry.get("prefill_tokens_per_s"), "{:.1f}"),
+            cell(entry.get("decode_tokens_per_s"), "{:.2f}"),
+            cell(None if ttft is None else ttft * 1000, "{:.0f}"),
+            cell(entry.get("peak_rss_mb"), "{:.0f}"),
+            cell(entry.get("perplexity"), "{:.3f}"),
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundles", default="/work/cache/lrt2/bundles")
@@ -368,6 +398,7 @@ def main(argv=None):
     if plotted:
         title = f"SmolLM2-135M-Instruct, CPU, {args.threads} threads, greedy, batch 1"
         plot_speeds(args.plot, plotted, args.overwrite, title=title, prompt_tokens=PROMPT)
+    print(markdown_table(data))
     for goal, entry in data["goals"].items():
         print(f"{goal}: {entry['value']} -> {'met' if entry['met'] else 'MISSED'}")
     return 0
