@@ -203,34 +203,29 @@ def _goals(results, sizes, reports):
     return out
 
 
+TABLE_COLUMNS = (
+    ("file MB", "file_size", 1e-6, "{:.1f}"),
+    ("prefill tok/s", "prefill_tokens_per_s", 1, "{:.1f}"),
+    ("decode tok/s", "decode_tokens_per_s", 1, "{:.2f}"),
+    ("first token ms", "time_to_first_token_s", 1000, "{:.0f}"),
+    ("peak RSS MB", "peak_rss_mb", 1, "{:.0f}"),
+    ("perplexity", "perplexity", 1, "{:.3f}"),
+)
+
+
 def markdown_table(data):
     """The results as the Markdown table of docs/benchmarks.md and docs/litertlm.md."""
-
-    def cell(value, fmt):
-        return "-" if value is None else fmt.format(value)
-
-    lines = [
-        "| runtime | file MB | prefill tok/s | decode tok/s | first token ms | peak RSS MB "
-        "| perplexity |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    header = ["runtime"] + [c[0] for c in TABLE_COLUMNS]
+    rows = [header, ["---"] * len(header)]
     for name, entry in data["results"].items():
+        cells = [name]
+        for _, key, scale, fmt in TABLE_COLUMNS:
+            value = entry.get(key)
+            cells.append("-" if value is None else fmt.format(value * scale))
         if "error" in entry:
-            lines.append(f"| {name} | failed: {entry['error'][:80]} | | | | | |")
-            continue
-        size = entry.get("file_size")
-        ttft = entry.get("time_to_first_token_s")
-        row = [
-            name,
-            cell(None if size is None else size / 1e6, "{:.1f}"),
-            cell(entry.get("prefill_tokens_per_s"), "{:.1f}"),
-            cell(entry.get("decode_tokens_per_s"), "{:.2f}"),
-            cell(None if ttft is None else ttft * 1000, "{:.0f}"),
-            cell(entry.get("peak_rss_mb"), "{:.0f}"),
-            cell(entry.get("perplexity"), "{:.3f}"),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+            cells[1:] = [f"failed: {entry['error'][:80]}"] + [""] * (len(TABLE_COLUMNS) - 1)
+        rows.append(cells)
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
 
 def main(argv=None):
