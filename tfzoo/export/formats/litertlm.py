@@ -55,6 +55,7 @@ class LitertlmOptions:
     verify_prompt: str | None = None
     verify_new_tokens: int = VERIFY_NEW_TOKENS
     threads: int = 2
+    perplexity_text: str | None = None
     vocabulary_size: int | None = None
     backend: object = None
     chat_template: str | None = None
@@ -69,6 +70,10 @@ def check_arguments(options):
     from tfzoo.export.litertlm import quantize as quantization
 
     quantization.check_quantize(options.quantize, options.block_size)
+    if options.quantize == "int4":  # its perplexity bound needs held-out text
+        from tfzoo.export.litertlm import perplexity
+
+        perplexity.check_text_available(options.perplexity_text)
     options.prefill_lengths = check_prefill_lengths(options.prefill_lengths, options.max_tokens)
     check_tokenizer(options)
     if options.verify_prompt is None:

@@ -19,7 +19,7 @@ from tfzoo.export.formats.litertlm import (
     VERIFY_NEW_TOKENS,
     run_bundle,
 )
-from tfzoo.export.litertlm import bundle, model
+from tfzoo.export.litertlm import bundle, model, perplexity
 
 __all__ = [
     "DEFAULT_VERIFY_PROMPT",
@@ -58,6 +58,10 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
                 tokenizer has one, else "The capital of France is".
             verify_new_tokens: int. Greedy tokens compared. Default 12.
             threads: int. CPU threads of LiteRT-LM in the verification. Default 2.
+            perplexity_text: str or `None`. Held-out text on which a quantized bundle's
+                perplexity (its TFLite model in ai_edge_litert) is compared with the float
+                Keras model's; int4 must be within 10% (`perplexity.BOUNDS`). Defaults to
+                held-out news articles (`perplexity.held_out_text`).
 
     Returns:
         A dict: `path`, `format` (`"litertlm"`), `quantize`, `recipe` (per op type),
@@ -97,6 +101,10 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
             options.verify_prompt, options.verify_new_tokens, max_tokens=options.max_tokens
         )
         verification = compare(causal_lm, result, options, exact=options.quantize != "int4")
+        if options.quantize is not None:  # perplexity on held-out text vs float Keras
+            perplexity.apply(
+                verification, _perplexity(causal_lm, stage.artifact, options), options.quantize
+            )
         details = fmt.details(stage.artifact, None, options)
         ops = fmt.ops(stage.artifact)
         file_size = os.path.getsize(stage.artifact)
@@ -112,14 +120,37 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
         fmt, final, options.quantize, file_size, fields, ops, verification, start
     )
     if not verification["ok"]:
-        raise ExportVerificationError(
+        reason = verification.get("failure") or (
             f"LiteRT-LM's greedy text differs from Keras generate on {options.verify_prompt!r} "
-            f"(Keras {verification['keras_text']!r}, LiteRT-LM {verification['runtime_text']!r}"
-            f"). The bundle was kept at {final} for inspection, not at {path}.",
+            f"(Keras {verification['keras_text']!r}, LiteRT-LM {verification['runtime_text']!r})"
+        )
+        raise ExportVerificationError(
+            f"{reason}. The bundle was kept at {final} for inspection, not at {path}.",
             report=report,
             path=final,
         )
     return report
+
+
+def _perplexity(causal_lm, bundle_path, options):
+    """The perplexity entry of a quantized bundle: its TFLite model (taken out of the bundle)
+    in ai_edge_litert against the float Keras model, on held-out text."""
+    import tempfile
+
+    from tfzoo.export.litertlm import reader
+
+    with tempfile.TemporaryDirectory(prefix="tfzoo-perplexity-") as temp:
+        tflite_path = reader.extract_tflite(bundle_path, os.path.join(temp, "model.tflite"))
+        return perplexity.check(
+            causal_lm,
+            tflite_path,
+            options.quantize,
+            lambda text: options.backend.encode(text, add_special_tokens=False).ids,
+            options.max_tokens,
+            options.start_token_id,
+            options.perplexity_text,
+            threads=options.threads,
+        )
 
 
 def _public_fields(options_class):
