@@ -8,7 +8,7 @@ def _settings(**changes):
 
 
 def test_a_run_with_the_same_settings_is_reused(tmp_path):
-    from tfzoo.demo import _settings_guard
+    from tfzoo.demo.classifier import _settings_guard
 
     _settings_guard(str(tmp_path), False, _settings())
     (tmp_path / "finetuned.weights.h5").write_bytes(b"weights")
@@ -19,7 +19,7 @@ def test_a_run_with_the_same_settings_is_reused(tmp_path):
 def test_a_run_with_other_settings_is_refused_or_started_afresh(tmp_path):
     import pytest
 
-    from tfzoo.demo import _settings_guard
+    from tfzoo.demo.classifier import _settings_guard
 
     _settings_guard(str(tmp_path), False, _settings())
     for name in ("finetuned.weights.h5", "model_int8.tflite", "model.onnx.report.json"):
