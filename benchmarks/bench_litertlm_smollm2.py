@@ -1,9 +1,9 @@
 """SmolLM2-135M-Instruct on the CPU: tfzoo `.litertlm` bundles in LiteRT-LM vs Keras, PyTorch and
 llama.cpp.
 
-    flock /work/wt/bigjob.lock python benchmarks/bench_litertlm_smollm2.py \\
-        [--threads 2] [--bundles /work/cache/lrt2/bundles] [--rebuild] \\
-        [--llama-python /work/cache/lrt2/llama-venv/bin/python] [--overwrite] \\
+    python benchmarks/bench_litertlm_smollm2.py \\
+        [--threads 2] [--bundles runs/litertlm_smollm2] [--rebuild] \\
+        [--llama-python runs/llama-venv/bin/python] [--overwrite] \\
         [--out benchmarks/results/litertlm_smollm2.json] [--plot docs/img/litertlm_smollm2.png]
 
 One run per runtime, batch 1, greedy, a 128-token prompt (real held-out news text, the same
@@ -230,10 +230,18 @@ def markdown_table(data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundles", default="/work/cache/lrt2/bundles")
+    parser.add_argument("--bundles", default="runs/litertlm_smollm2")
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--llama-python", default="/work/cache/lrt2/llama-venv/bin/python")
-    parser.add_argument("--llama-build", default="/work/cache/lrt2/build_command.txt")
+    parser.add_argument(
+        "--llama-python",
+        default="runs/llama-venv/bin/python",
+        help="python of a venv with llama-cpp-python built from source (see docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--llama-build",
+        default="runs/llama-venv/build_command.txt",
+        help="the build command and build_seconds.txt beside it, copied into the JSON",
+    )
     parser.add_argument("--gguf", help=argparse.SUPPRESS)
     add_common_options(parser, "litertlm_smollm2")
     args = parser.parse_args(argv)
