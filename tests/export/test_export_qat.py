@@ -264,3 +264,70 @@ def test_qat_export_is_integer_across_shapes(
     assert report.ops["matmul_dtypes"] == {"int8": 18}
     if quantize == "int8-full":
         assert any("int8-full without representative data" in n for n in report.notes)
+
+
+# --- quantization-aware training for the post-training int8 layout (scheme="mixed") ---------
+
+
+@pytest.fixture(scope="module")
+def mixed(float_trained, tmp_path_factory):
+    """The float-trained classifier, fine-tuned with `prepare_qat(scheme="mixed")`, exported
+    to int8, beside its post-training int8 file."""
+    model, calibration = float_trained
+    keras.utils.set_random_seed(3)
+    qat = prepare_qat(model, scheme="mixed")
+    x, y = _data(128, seed=0)
+    qat.compile(
+        optimizer=keras.optimizers.Adam(1e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    qat.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    folder = tmp_path_factory.mktemp("mixed")
+    path = str(folder / "qat.tflite")
+    report = tfzoo.export(qat, path, quantize="int8", sequence_length=SEQ, print_report=False)
+    ptq = tfzoo.export(
+        model, str(folder / "ptq.tflite"), quantize="int8", representative_data=calibration,
+        sequence_length=SEQ, print_report=False,
+    )  # fmt: skip
+    return qat, path, report, ptq
+
+
+def test_mixed_qat_file_has_the_post_training_int8_layout(mixed):
+    _, path, report, ptq = mixed
+    assert report.verified and ptq.verified
+    # q, k, v, attention output, FFN up, pooler, classifier int8; the 2 FFN down projections
+    # int8 weights with float activations; the 4 attention matmuls float: as post-training.
+    assert report.ops["matmul_dtypes"] == ptq.ops["matmul_dtypes"]
+    assert report.ops["matmul_dtypes"] == {"float32": 4, "int8": 12, "int8_weights": 2}
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "BATCH_MATMUL"))
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "SOFTMAX"))
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "MEAN"))  # LayerNorm
+    # The token table is int8 and read by an int8 GATHER (the float one would be 4x larger).
+    assert np.int8 in [d[0] for d in _ops_by_dtype(path, "GATHER")]
+    assert any("attention matmuls kept float" in n for n in report.notes)
+    assert report.file_size <= 1.02 * ptq.file_size  # as small (measured: 0.92x on this model)
+
+
+def test_mixed_qat_file_agrees_with_keras(mixed):
+    qat, path, _, _ = mixed
+    x, y = _data(24, seed=7)
+    lite = tflite.runner(path, threads=1)(x)["logits"]
+    ref = np.asarray(qat.predict(x, verbose=0))
+    cosine = np.sum(lite * ref, -1) / (np.linalg.norm(lite, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cosine.mean() > 0.99 and np.mean(lite.argmax(-1) == ref.argmax(-1)) >= 0.9
+    assert np.mean(lite.argmax(-1) == y) >= 0.75
+
+
+def test_mixed_qat_keras_round_trip(mixed, tmp_path):
+    qat = mixed[0]
+    path = str(tmp_path / "mixed.keras")
+    qat.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.scheme == "mixed"
+    x, _ = _data(4, seed=9)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), qat.predict(x, verbose=0), atol=1e-5)
+
+
+def test_unknown_qat_scheme_is_one_line(float_trained):
+    with pytest.raises(ValueError, match=r"`scheme` must be one of \['matmuls', 'mixed'\]"):
+        prepare_qat(float_trained[0], scheme="int8")

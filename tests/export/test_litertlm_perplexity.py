@@ -34,6 +34,7 @@ def test_float_model_perplexity_equals_keras(tmp_path):
     assert 50 < result["keras"] < 500  # a random model: near the 97-token vocabulary
 
 
+@pytest.mark.slow  # ~27 s; the int4 test below covers the same measurement in the default run
 def test_int8_bundle_reports_its_perplexity_change(tmp_path):
     lm = build("llama-tiny")
     report = export(lm, tmp_path / "q8.litertlm", quantize="int8", perplexity_text=TEXT)

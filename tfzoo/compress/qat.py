@@ -55,6 +55,9 @@ from tfzoo.compress.quantized_layers import (
 )
 from tfzoo.compress.wrapped_model import from_wrapper_config, wrapper_config
 
+# What `prepare_qat(scheme=...)` fake-quantizes (see its docstring).
+SCHEMES = ("matmuls", "mixed")
+
 __all__ = [
     "QATModel",
     "QuantizedDense",
@@ -140,8 +143,32 @@ def _select(model, layers):
     return targets
 
 
-def _convert_in_place(model, layers, ema_decay):
+def _residual_writers(model):
+    """The feed-forward down projections (`FeedForward.output_dense`): they write the residual
+    stream, whose outlier channels one per-tensor int8 scale cannot hold."""
+    from tfzoo.layers.feed_forward import FeedForward
+
+    return {
+        id(layer.output_dense)
+        for _, layer in _named_layers(model)
+        if isinstance(layer, FeedForward) and getattr(layer, "output_dense", None) is not None
+    }
+
+
+def _convert_in_place(model, layers, ema_decay, scheme="matmuls"):
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"`scheme` must be one of {list(SCHEMES)}: 'matmuls' fake-quantizes every matmul "
+            f"(attention too), 'mixed' the layout of quantize='int8'. Received: scheme={scheme!r}"
+        )
     targets = _select(model, layers)
+    if scheme == "mixed":
+        keep_float = _residual_writers(model)
+        targets = [layer for layer in targets if id(layer) not in keep_float]
+    switches = {
+        QuantizedMultiHeadAttention: {"quantize_attention": scheme == "matmuls"},
+        QuantizedReversibleEmbedding: {"quantize_lookup": scheme == "mixed"},
+    }
     for layer in targets:
         if not layer.built:
             raise ValueError(
@@ -155,7 +182,7 @@ def _convert_in_place(model, layers, ema_decay):
     for layer in targets:
         cls = quantized_class(layer)  # None if converted meanwhile (attention projections)
         if cls is not None:
-            cls.convert(layer, ema_decay=ema_decay)
+            cls.convert(layer, ema_decay=ema_decay, **switches.get(cls, {}))
     return targets
 
 
@@ -172,6 +199,7 @@ class QATModel(keras.Model):
         model: a built float Keras model. Converted in place.
         layers: list of layer names/paths to quantize, or `None` for all. Defaults to `None`.
         ema_decay: float. Defaults to `0.99`.
+        scheme: `"matmuls"` or `"mixed"` (see `prepare_qat`). Defaults to `"matmuls"`.
 
     Example:
 
@@ -179,7 +207,7 @@ class QATModel(keras.Model):
     >>> qat.model   # the BertClassifier, with quantized layers
     """
 
-    def __init__(self, model, layers=None, ema_decay=0.99, **kwargs):
+    def __init__(self, model, layers=None, ema_decay=0.99, scheme="matmuls", **kwargs):
         _tf()
         if not isinstance(model, keras.Model):
             raise ValueError(
@@ -190,7 +218,7 @@ class QATModel(keras.Model):
             raise ValueError("This model is already quantization-aware: pass it to fit directly.")
         # The float config, saved in `get_config`, is taken before conversion.
         self._float_config = keras.saving.serialize_keras_object(model)
-        self.quantized_layers = _convert_in_place(model, layers, ema_decay)
+        self.quantized_layers = _convert_in_place(model, layers, ema_decay, scheme)
         # === Layers ===
         self.model = model
         # === Functional Model ===
@@ -201,6 +229,7 @@ class QATModel(keras.Model):
         # === Config ===
         self.layers_to_quantize = None if layers is None else list(layers)
         self.ema_decay = ema_decay
+        self.scheme = scheme
 
     @property
     def backbone(self):
@@ -213,7 +242,11 @@ class QATModel(keras.Model):
 
     def get_config(self):
         return wrapper_config(
-            self, self._float_config, layers=self.layers_to_quantize, ema_decay=self.ema_decay
+            self,
+            self._float_config,
+            layers=self.layers_to_quantize,
+            ema_decay=self.ema_decay,
+            scheme=self.scheme,
         )
 
     @classmethod
@@ -221,7 +254,7 @@ class QATModel(keras.Model):
         return from_wrapper_config(cls, config)
 
 
-def prepare_qat(model, layers=None, ema_decay=0.99):
+def prepare_qat(model, layers=None, ema_decay=0.99, scheme="matmuls"):
     """Returns a quantization-aware copy of a tfzoo model, ready for `compile` and `fit`.
 
     The copy fake-quantizes, on the TFLite int8 grid, the inputs, weights and outputs of every
@@ -239,6 +272,13 @@ def prepare_qat(model, layers=None, ema_decay=0.99):
             quantizes everything quantizable inside it. `None` (the default) quantizes all.
         ema_decay: float in `[0, 1)`. Decay of the moving-average activation ranges.
             Defaults to `0.99`.
+        scheme: `"matmuls"` (the default) fake-quantizes every matmul, the two attention
+            matmuls included: every `FULLY_CONNECTED` and `BATCH_MATMUL` of the file is int8.
+            `"mixed"` trains for the layout of the post-training `quantize="int8"` file: the
+            dense projections and the token-embedding table int8, the attention matmuls float
+            (XNNPACK has no int8 `BATCH_MATMUL`), the feed-forward down projections float in
+            training and int8-weight / float-activation in the file. Its file is as small and
+            as fast as post-training int8's.
 
     Returns:
         A `tfzoo.compress.QATModel`.
@@ -271,4 +311,4 @@ def prepare_qat(model, layers=None, ema_decay=0.99):
     # Work on a copy: config round trip, then the same weights.
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
     copy.set_weights(model.get_weights())
-    return QATModel(copy, layers=layers, ema_decay=ema_decay)
+    return QATModel(copy, layers=layers, ema_decay=ema_decay, scheme=scheme)

@@ -13,6 +13,7 @@ import keras
 from keras import ops
 
 from tfzoo.compress.fake_quant import ActivationQuantizer, fake_quant_weights
+from tfzoo.layers import checks
 from tfzoo.layers.multi_head_attention import MultiHeadAttention, mask_logits
 from tfzoo.layers.reversible_embedding import ReversibleEmbedding
 
@@ -24,10 +25,16 @@ class _QuantizedLayerMixin:
     _quantizer_names = ()
     #: The QAT options `get_config` adds to the float layer's config.
     _config_keys = ("ema_decay", "quantize_inputs")
+    #: Boolean options of one class (name -> default), e.g. `quantize_attention`.
+    _switches = {}
 
-    def _set_qat_options(self, ema_decay, quantize_inputs):
+    def _set_qat_options(self, ema_decay, quantize_inputs, **switches):
         self.ema_decay = float(ema_decay)
         self.quantize_inputs = bool(quantize_inputs)
+        for name, default in self._switches.items():
+            setattr(self, name, bool(switches.pop(name, default)))
+        if switches:
+            raise TypeError(f"{type(self).__name__} has no QAT option {sorted(switches)}.")
 
     def _build_quantizers(self):
         for name in self._quantizer_names:
@@ -39,7 +46,7 @@ class _QuantizedLayerMixin:
             setattr(self, name, quantizer)
 
     @classmethod
-    def convert(cls, layer, ema_decay=0.99, quantize_inputs=True):
+    def convert(cls, layer, ema_decay=0.99, quantize_inputs=True, **switches):
         """Turns a built float `layer` into this quantized class, in place, keeping its weights."""
         if getattr(layer, "quantization_mode", None):
             raise ValueError(
@@ -48,7 +55,7 @@ class _QuantizedLayerMixin:
                 f"float model instead."
             )
         layer.__class__ = cls
-        layer._set_qat_options(ema_decay, quantize_inputs)
+        layer._set_qat_options(ema_decay, quantize_inputs, **switches)
         # A built layer refuses new state; Keras' own `Dense.quantize` unlocks it the same way.
         layer._tracker.unlock()
         layer._build_quantizers()
@@ -250,7 +257,10 @@ class QuantizedEinsumDense(_QuantizedLayerMixin, keras.layers.EinsumDense):
 class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
     """`tfzoo.layers.MultiHeadAttention` with int8 fake quantization of both attention matmuls.
 
-    The four projections become `QuantizedEinsumDense`. Inside `_compute_attention`:
+    The four projections become `QuantizedEinsumDense`. With `quantize_attention=False` only
+    they are quantized and the two attention matmuls stay float (the layout of the
+    post-training `quantize="int8"` file: XNNPACK runs float `BATCH_MATMUL` and not int8 ones).
+    Otherwise, inside `_compute_attention`:
     `logits = Q(Q(q) · Q(k)ᵀ)` and `context = Q(Q(probs) · Q(v))`, each `Q` a per-tensor
     moving-average quantizer, which the converter turns into two int8 `BATCH_MATMUL` ops. The
     `1/sqrt(head_dim)` scale is applied to the quantized logits (not to `q`), so nothing but
@@ -259,6 +269,7 @@ class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
 
     Args:
         ema_decay: float. Defaults to `0.99`.
+        quantize_attention: bool. Fake-quantize the two attention matmuls. Defaults to `True`.
         **kwargs: arguments of `tfzoo.layers.MultiHeadAttention`.
 
     Example:
@@ -275,11 +286,12 @@ class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
         "value_quantizer",
         "context_quantizer",
     )
-    _config_keys = ("ema_decay",)
+    _config_keys = ("ema_decay", "quantize_attention")
+    _switches = {"quantize_attention": True}
 
-    def __init__(self, num_heads, ema_decay=0.99, **kwargs):
+    def __init__(self, num_heads, ema_decay=0.99, quantize_attention=True, **kwargs):
         super().__init__(num_heads, **kwargs)
-        self._set_qat_options(ema_decay, True)
+        self._set_qat_options(ema_decay, True, quantize_attention=quantize_attention)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         super().build(query_shape, value_shape, key_shape)
@@ -287,21 +299,28 @@ class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
         self._build_quantizers()
 
     @classmethod
-    def convert(cls, layer, ema_decay=0.99, quantize_inputs=True):
-        super().convert(layer, ema_decay, quantize_inputs)
+    def convert(cls, layer, ema_decay=0.99, quantize_inputs=True, **switches):
+        super().convert(layer, ema_decay, quantize_inputs, **switches)
         layer._convert_projections()
         return layer
+
+    def _build_quantizers(self):
+        if self.quantize_attention:
+            super()._build_quantizers()
 
     def _convert_projections(self):
         for name in ("query_dense", "key_dense", "value_dense", "output_dense"):
             dense = getattr(self, name)
             if not isinstance(dense, QuantizedEinsumDense):
-                # The context quantizer already quantizes the output projection's input.
+                # The context quantizer (if any) already quantizes the output projection's input.
+                own_input = name != "output_dense" or not self.quantize_attention
                 QuantizedEinsumDense.convert(
-                    dense, ema_decay=self.ema_decay, quantize_inputs=name != "output_dense"
+                    dense, ema_decay=self.ema_decay, quantize_inputs=own_input
                 )
 
     def _compute_attention(self, query, key, value, mask=None, position_bias=None, training=None):
+        if not self.quantize_attention:
+            return super()._compute_attention(query, key, value, mask, position_bias, training)
         groups = self.num_heads // self.num_key_value_heads
         if groups > 1:
             key = ops.repeat(key, groups, axis=2)  # (B, Tk, H, D)
@@ -330,12 +349,15 @@ class QuantizedMultiHeadAttention(_QuantizedLayerMixin, MultiHeadAttention):
 class QuantizedReversibleEmbedding(_QuantizedLayerMixin, ReversibleEmbedding):
     """`tfzoo.layers.ReversibleEmbedding` whose vocabulary projection is int8 fake-quantized.
 
-    The lookup (`reverse=False`) is unchanged and stays a float gather. The projection
+    The lookup (`reverse=False`) stays a float gather, or with `quantize_lookup=True` reads the
+    table fake-quantized per tensor (symmetric, narrow range), which the converter stores as an
+    int8 table read by an int8 `GATHER` (a quarter of the float table's bytes). The projection
     (`reverse=True`, the LM head) becomes `Q_out(Q_in(hidden) · Q_w(tableᵀ))`; with tied weights the converter stores the table twice, float
     for the gather and int8 for the `FULLY_CONNECTED`.
 
     Args:
         ema_decay: float. Defaults to `0.99`.
+        quantize_lookup: bool. Fake-quantize the table the lookup reads. Defaults to `False`.
         **kwargs: arguments of `tfzoo.layers.ReversibleEmbedding`.
 
     Example:
@@ -345,19 +367,25 @@ class QuantizedReversibleEmbedding(_QuantizedLayerMixin, ReversibleEmbedding):
     """
 
     _quantizer_names = ("input_quantizer", "output_quantizer")
-    _config_keys = ("ema_decay",)
+    _config_keys = ("ema_decay", "quantize_lookup")
+    _switches = {"quantize_lookup": False}
 
-    def __init__(self, input_dim, output_dim, ema_decay=0.99, **kwargs):
+    def __init__(self, input_dim, output_dim, ema_decay=0.99, quantize_lookup=False, **kwargs):
         super().__init__(input_dim, output_dim, **kwargs)
-        self._set_qat_options(ema_decay, True)
+        self._set_qat_options(ema_decay, True, quantize_lookup=quantize_lookup)
 
     def build(self, inputs_shape=None):
         super().build(inputs_shape)
         self._build_quantizers()
 
     def call(self, inputs, reverse=False):
-        if not reverse:
+        if not reverse and not self.quantize_lookup:
             return super().call(inputs)
+        if not reverse:
+            inputs = checks.check_token_ids(inputs, self.input_dim)
+            table = fake_quant_weights(self.embeddings, per_channel=False)  # (vocab, dim)
+            rows = ops.take(table, ops.cast(inputs, "int32"), axis=0)  # (..., dim)
+            return ops.cast(rows, self.compute_dtype)
         # No `training` argument in this signature: the quantizers read it from the call context.
         x = self.input_quantizer(inputs)
         if self.tie_weights:

@@ -18,7 +18,8 @@ Stages, in this fixed order (each optional):
    block's hidden states (`recover="distill"`), or with the labels alone (`recover="labels"`).
    Magnitude pruning trains on the labels (its masks are applied inside `PrunedModel`'s own
    train step).
-3. qat: `prepare_qat`, then a fine-tune on the labels.
+3. qat: `prepare_qat`, then a fine-tune on the labels: `scheme="mixed"` for `quantize="int8"`
+   (the post-training int8 file's layout: as small and as fast), `"matmuls"` for `"int8-full"`.
 4. export: `quantize` `None` (float32), `"dynamic"`, `"int8"` or `"int8-full"`; with
    `"int8-full"` an op left in float raises a `ValueError` naming it.
 """
@@ -332,14 +333,18 @@ def recipe(
 
     if qat:
 
+        # "int8" trains for the post-training int8 layout (same file size and speed);
+        # "int8-full" for every matmul in int8.
+        scheme = "mixed" if quantize == "int8" else "matmuls"
+
         def build_qat(float_model):
-            q = qat_module.prepare_qat(float_model)
+            q = qat_module.prepare_qat(float_model, scheme=scheme)
             # No XLA: the fake-quant range updates are assignments in the step.
             _compile(q, learning_rate / 2, steps, jit_compile=False)
             q.fit(_dataset(x, np.asarray(y), batch_size), epochs=epochs, verbose=verbose)
             return q
 
-        stage("quantization-aware training", "qat", build_qat)
+        stage(f"quantization-aware training ({scheme})", f"qat_{scheme}", build_qat)
 
     keras_acc = None
     if test is not None:  # the last stage measured it already

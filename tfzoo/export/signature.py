@@ -184,6 +184,8 @@ class ServingFunction:
         output_names: list of output names.
         graph_ops: dict of TensorFlow op type to count in the traced graph.
         is_qat: bool. The graph holds fake-quant ops.
+        float_attention: bool. A quantization-aware model whose attention matmuls are left
+            float (`prepare_qat(scheme="mixed")`): its file keeps them float.
     """
 
     def __init__(self, model, sequence_length=None):
@@ -208,6 +210,10 @@ class ServingFunction:
         self.module.serve = self.function
         self.graph_ops = _graph_op_counts(self.concrete.graph)
         self.is_qat = any(op in FAKE_QUANT_OPS for op in self.graph_ops)
+        self.float_attention = self.is_qat and any(
+            getattr(layer, "quantize_attention", True) is False
+            for layer in model._flatten_layers(include_self=True, recursive=True)
+        )
         self.weight_bytes = int(sum(np.prod(v.shape) * v.dtype.size for v in self.module.weights))
 
 

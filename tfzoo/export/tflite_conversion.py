@@ -137,7 +137,27 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
                 "fake-quant ranges; the ops without them (LayerNorm, softmax, residual adds) "
                 "stay float. Pass representative_data to calibrate those too"
             )
-    return _convert(converter([builtins])), notes
+    content = _convert(converter([builtins]))
+    if quantize == "int8" and serving.float_attention:
+        # The converter quantizes `probs · v` anyway (v and the output projection's input carry
+        # fake-quant ranges, softmax has a fixed int8 scale): put it back in float, as XNNPACK
+        # has no int8 BATCH_MATMUL.
+        content, floated = _float_batch_matmuls(content)
+        if floated:
+            notes.append(f"{floated} attention matmuls kept float (XNNPACK runs float ones)")
+    if quantize == "int8" and serving.is_qat:
+        # A model trained with prepare_qat(scheme="mixed") leaves its feed-forward down
+        # projections float: they get int8 weights with float activations, as in post-training
+        # "int8" (no-op for the "matmuls" scheme, whose projections are all int8 already).
+        _, fc_outputs = _op_types_and_fc_outputs(content)
+        hybrid = [name for name in fc_outputs if re.search(INT8_HYBRID_FC_PATTERN, name)]
+        content, converted = _hybrid_fully_connected(content, hybrid)
+        if converted:
+            notes.append(
+                f"{converted} feed-forward output projections with int8 weights and float "
+                f"activations"
+            )
+    return content, notes
 
 
 def _convert_int8_mixed(converter, float_ops, notes):
@@ -256,6 +276,93 @@ def _hybrid_fully_connected(content, output_names):
             ):
                 op.builtinOptions.asymmetricQuantizeInputs = True
             changed += 1
+    return flatbuffer_utils.convert_object_to_bytearray(model), changed
+
+
+def _float_batch_matmuls(content):
+    """Makes every int8 `BATCH_MATMUL` of a TFLite model compute in float.
+
+    An int8 input produced by a `QUANTIZE` of a float tensor is read as that float tensor (the
+    `QUANTIZE` is dropped when nothing else reads it); another int8 input gets a `DEQUANTIZE`. An
+    int8 output is written in float and re-quantized to the original tensor, so the ops after it
+    are unchanged.
+
+    Returns:
+        `(content, number of ops changed)`.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    ops_enum = schema.BuiltinOperator
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+
+    def opcode(builtin):
+        for i, code in enumerate(model.operatorCodes):
+            if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+                return i
+        code = schema.OperatorCodeT()
+        code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
+        model.operatorCodes.append(code)
+        return len(model.operatorCodes) - 1
+
+    def kind(op):
+        code = model.operatorCodes[op.opcodeIndex]
+        return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+    changed = 0
+    for graph in model.subgraphs:
+        tensors = graph.tensors
+
+        def float_twin(index, suffix):
+            twin = schema.TensorT()
+            source = tensors[index]
+            twin.shape, twin.shapeSignature = source.shape, source.shapeSignature
+            twin.type, twin.buffer = schema.TensorType.FLOAT32, 0
+            name = source.name.decode() if isinstance(source.name, bytes) else source.name
+            twin.name = f"{name}/{suffix}".encode()
+            tensors.append(twin)
+            return len(tensors) - 1
+
+        def new_op(builtin, inputs, outputs):
+            op = schema.OperatorT()
+            op.opcodeIndex, op.inputs, op.outputs = opcode(builtin), list(inputs), list(outputs)
+            return op
+
+        producer = {o: op for op in graph.operators for o in op.outputs}
+        operators = []
+        for op in graph.operators:
+            int8 = [i for i in op.inputs if i >= 0 and tensors[i].type == schema.TensorType.INT8]
+            if kind(op) != ops_enum.BATCH_MATMUL or not int8:
+                operators.append(op)
+                continue
+            inputs = list(op.inputs)
+            for position, index in enumerate(inputs):
+                if index not in int8:
+                    continue
+                source = producer.get(index)
+                if source is not None and kind(source) == ops_enum.QUANTIZE and (
+                    tensors[source.inputs[0]].type == schema.TensorType.FLOAT32
+                ):
+                    inputs[position] = source.inputs[0]
+                else:
+                    twin = float_twin(index, "dequantized")
+                    operators.append(new_op(ops_enum.DEQUANTIZE, [index], [twin]))
+                    inputs[position] = twin
+            op.inputs = inputs
+            operators.append(op)
+            out = op.outputs[0]
+            if tensors[out].type == schema.TensorType.INT8:
+                twin = float_twin(out, "float")
+                op.outputs = [twin]
+                operators.append(new_op(ops_enum.QUANTIZE, [twin], [out]))
+            changed += 1
+        # Drop the QUANTIZE ops nothing reads any more.
+        read = {i for op in operators for i in op.inputs} | set(graph.outputs)
+        graph.operators = [
+            op for op in operators if kind(op) != ops_enum.QUANTIZE or op.outputs[0] in read
+        ]
+    if not changed:
+        return content, 0
     return flatbuffer_utils.convert_object_to_bytearray(model), changed
 
 
