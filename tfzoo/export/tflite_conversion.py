@@ -3,14 +3,14 @@
 `convert_tflite` is what the `tflite` export format (`tfzoo/export/formats/tflite.py`) writes.
 The post-training `"int8"` mode is mixed precision, calibrated once and then quantized with
 the float op types and the feed-forward down projections left out (`_convert_int8_mixed`,
-`_hybrid_fully_connected`); a quantization-aware model is frozen first (`_frozen`) so its
-fake-quant kernels fold into int8 weights.
+`tflite_rewrites.hybrid_fully_connected`); a quantization-aware model is frozen first
+(`_frozen`) so its fake-quant kernels fold into int8 weights.
 """
 
 import re
 import warnings
 
-import numpy as np
+from tfzoo.export import tflite_rewrites
 
 QUANTIZE_MODES = ("dynamic", "float16", "int8", "int8-full", "int16x8")
 # Modes whose activation ranges come from calibration on representative data.
@@ -142,16 +142,16 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
         # The converter quantizes `probs · v` anyway (v and the output projection's input carry
         # fake-quant ranges, softmax has a fixed int8 scale): put it back in float, as XNNPACK
         # has no int8 BATCH_MATMUL.
-        content, floated = _float_batch_matmuls(content)
+        content, floated = tflite_rewrites.float_batch_matmuls(content)
         if floated:
             notes.append(f"{floated} attention matmuls kept float (XNNPACK runs float ones)")
     if quantize == "int8" and serving.is_qat:
         # A model trained with prepare_qat(scheme="mixed") leaves its feed-forward down
         # projections float: they get int8 weights with float activations, as in post-training
         # "int8" (no-op for the "matmuls" scheme, whose projections are all int8 already).
-        _, fc_outputs = _op_types_and_fc_outputs(content)
+        _, fc_outputs = tflite_rewrites.op_types_and_fc_outputs(content)
         hybrid = [name for name in fc_outputs if re.search(INT8_HYBRID_FC_PATTERN, name)]
-        content, converted = _hybrid_fully_connected(content, hybrid)
+        content, converted = tflite_rewrites.hybrid_fully_connected(content, hybrid)
         if converted:
             notes.append(
                 f"{converted} feed-forward output projections with int8 weights and float "
@@ -177,7 +177,7 @@ def _convert_int8_mixed(converter, float_ops, notes):
         # that warning is about TensorFlow's internals, not something a user can act on.
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
         calibrated = _convert(converter)
-    op_types, fc_outputs = _op_types_and_fc_outputs(calibrated)
+    op_types, fc_outputs = tflite_rewrites.op_types_and_fc_outputs(calibrated)
     if float_ops is None:
         float_ops = [t for t in op_types if t not in INT8_OPS]
     hybrid = [name for name in fc_outputs if re.search(INT8_HYBRID_FC_PATTERN, name)]
@@ -191,7 +191,7 @@ def _convert_int8_mixed(converter, float_ops, notes):
         )
     except Exception as e:
         raise ConversionFailed(str(e), []) from e
-    content, converted = _hybrid_fully_connected(content, hybrid)
+    content, converted = tflite_rewrites.hybrid_fully_connected(content, hybrid)
     kept = [t for t in op_types if t in set(float_ops)]
     notes.append(
         f"int8 mixed precision: {', '.join(t for t in op_types if t not in set(float_ops))} in "
@@ -200,170 +200,6 @@ def _convert_int8_mixed(converter, float_ops, notes):
            f"activations" if converted else "")
     )  # fmt: skip
     return content
-
-
-def _op_types_and_fc_outputs(content):
-    """The builtin op names of a TFLite model and the output tensor names of its FCs."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.Model.GetRootAsModel(content, 0)
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        codes.append(names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM"))
-    op_types, fc_outputs = [], []
-    for g in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(g)
-        for o in range(graph.OperatorsLength()):
-            op = graph.Operators(o)
-            name = codes[op.OpcodeIndex()]
-            if name not in op_types:
-                op_types.append(name)
-            if name == "FULLY_CONNECTED" and op.OutputsLength():
-                fc_outputs.append(graph.Tensors(op.Outputs(0)).Name().decode())
-    return sorted(op_types), fc_outputs
-
-
-def _hybrid_fully_connected(content, output_names):
-    """Gives the float FULLY_CONNECTED ops writing `output_names` int8 per-channel weights.
-
-    TFLite runs a FULLY_CONNECTED with a float input and int8 weights as a hybrid op (the input
-    quantized per row on the fly, as in dynamic-range models), so these ops keep float
-    activations but store their weights in a quarter of the bytes.
-
-    Returns:
-        `(content, number of ops changed)`.
-    """
-    if not output_names:
-        return content, 0
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-    wanted = set(output_names)
-    changed = 0
-    for graph in model.subgraphs:
-        for op in graph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            if max(code.builtinCode, code.deprecatedBuiltinCode) != (
-                schema.BuiltinOperator.FULLY_CONNECTED
-            ):
-                continue
-            out = graph.tensors[op.outputs[0]]
-            name = out.name.decode() if isinstance(out.name, bytes) else out.name
-            inp, weights = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
-            if name not in wanted or inp.type != schema.TensorType.FLOAT32:
-                continue
-            if weights.type != schema.TensorType.FLOAT32:
-                continue
-            buffer = model.buffers[weights.buffer]
-            if buffer.data is None or len(weights.shape) != 2:
-                continue
-            kernel = np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), "<f4")
-            kernel = kernel.reshape(weights.shape)  # (out, in)
-            scale = np.maximum(np.max(np.abs(kernel), axis=1), 1e-12) / 127.0  # (out,)
-            q = np.clip(np.round(kernel / scale[:, None]), -127, 127).astype(np.int8)
-            buffer.data = q.view(np.uint8).ravel()
-            weights.type = schema.TensorType.INT8
-            params = schema.QuantizationParametersT()
-            params.scale = scale.astype(np.float32).tolist()
-            params.zeroPoint = [0] * len(scale)
-            params.quantizedDimension = 0
-            weights.quantization = params
-            if op.builtinOptions is not None and hasattr(
-                op.builtinOptions, "asymmetricQuantizeInputs"
-            ):
-                op.builtinOptions.asymmetricQuantizeInputs = True
-            changed += 1
-    return flatbuffer_utils.convert_object_to_bytearray(model), changed
-
-
-def _float_batch_matmuls(content):
-    """Makes every int8 `BATCH_MATMUL` of a TFLite model compute in float.
-
-    An int8 input produced by a `QUANTIZE` of a float tensor is read as that float tensor (the
-    `QUANTIZE` is dropped when nothing else reads it); another int8 input gets a `DEQUANTIZE`. An
-    int8 output is written in float and re-quantized to the original tensor, so the ops after it
-    are unchanged.
-
-    Returns:
-        `(content, number of ops changed)`.
-    """
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    ops_enum = schema.BuiltinOperator
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-
-    def opcode(builtin):
-        for i, code in enumerate(model.operatorCodes):
-            if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
-                return i
-        code = schema.OperatorCodeT()
-        code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
-        model.operatorCodes.append(code)
-        return len(model.operatorCodes) - 1
-
-    def kind(op):
-        code = model.operatorCodes[op.opcodeIndex]
-        return max(code.builtinCode, code.deprecatedBuiltinCode)
-
-    changed = 0
-    for graph in model.subgraphs:
-        tensors = graph.tensors
-
-        def float_twin(index, suffix):
-            twin = schema.TensorT()
-            source = tensors[index]
-            twin.shape, twin.shapeSignature = source.shape, source.shapeSignature
-            twin.type, twin.buffer = schema.TensorType.FLOAT32, 0
-            name = source.name.decode() if isinstance(source.name, bytes) else source.name
-            twin.name = f"{name}/{suffix}".encode()
-            tensors.append(twin)
-            return len(tensors) - 1
-
-        def new_op(builtin, inputs, outputs):
-            op = schema.OperatorT()
-            op.opcodeIndex, op.inputs, op.outputs = opcode(builtin), list(inputs), list(outputs)
-            return op
-
-        producer = {o: op for op in graph.operators for o in op.outputs}
-        operators = []
-        for op in graph.operators:
-            int8 = [i for i in op.inputs if i >= 0 and tensors[i].type == schema.TensorType.INT8]
-            if kind(op) != ops_enum.BATCH_MATMUL or not int8:
-                operators.append(op)
-                continue
-            inputs = list(op.inputs)
-            for position, index in enumerate(inputs):
-                if index not in int8:
-                    continue
-                source = producer.get(index)
-                if source is not None and kind(source) == ops_enum.QUANTIZE and (
-                    tensors[source.inputs[0]].type == schema.TensorType.FLOAT32
-                ):
-                    inputs[position] = source.inputs[0]
-                else:
-                    twin = float_twin(index, "dequantized")
-                    operators.append(new_op(ops_enum.DEQUANTIZE, [index], [twin]))
-                    inputs[position] = twin
-            op.inputs = inputs
-            operators.append(op)
-            out = op.outputs[0]
-            if tensors[out].type == schema.TensorType.INT8:
-                twin = float_twin(out, "float")
-                op.outputs = [twin]
-                operators.append(new_op(ops_enum.QUANTIZE, [twin], [out]))
-            changed += 1
-        # Drop the QUANTIZE ops nothing reads any more.
-        read = {i for op in operators for i in op.inputs} | set(graph.outputs)
-        graph.operators = [
-            op for op in operators if kind(op) != ops_enum.QUANTIZE or op.outputs[0] in read
-        ]
-    if not changed:
-        return content, 0
-    return flatbuffer_utils.convert_object_to_bytearray(model), changed
 
 
 def _frozen(serving):
