@@ -84,7 +84,8 @@ def parse_args(argv=None):
         "--recovery-epochs",
         type=int,
         default=2,
-        help="epochs of the distillation recovery after structured pruning / layer dropping",
+        help="epochs of the recovery after structured pruning / layer dropping (distillation) "
+        "and of gradual magnitude pruning",
     )
     p.add_argument(
         "--transfer-examples",
@@ -415,7 +416,7 @@ LABELS = {
     "student_int8": "distilled 2-layer MiniLM student + int8",
 }
 STRUCTURED_ROWS = ("structured40_int8", "layers4_int8", "student_int8")
-RECOVERED_ROWS = ("structured40_int8", "layers4_int8")
+RECOVERED_ROWS = ("structured40_int8", "layers4_int8", "sparse50_int8")
 
 
 def _goal_check(name, row, goals):

@@ -279,6 +279,27 @@ def test_tiny_recipe_end_to_end_and_cache(trained, tmp_path):
     assert first.row["keras_test_accuracy"] == second.row["keras_test_accuracy"]
 
 
+@pytest.mark.parametrize(
+    "stages",
+    [
+        dict(prune="magnitude", sparsity=0.5),  # once pruned the caller's model in place
+        dict(prune="structured", heads=1, ffn=0.25, recover="labels"),
+        dict(student_layers=1),
+        dict(qat=True),
+    ],
+    ids=["magnitude", "structured", "student", "qat"],
+)
+def test_recipe_leaves_the_callers_model_unchanged(trained, stages):
+    """Every stage trains a copy: the model passed in keeps its weights (the benchmark builds
+    all of its rows from one fine-tuned model)."""
+    model, (x, y), _ = trained
+    before = [w.copy() for w in model.get_weights()]
+    compress.recipe(model, ({k: v[:32] for k, v in x.items()}, y[:32]), None, epochs=1,
+                    batch_size=16, quantize="int8", **FAST, **stages)  # fmt: skip
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 

@@ -53,7 +53,7 @@ from tfzoo.compress.quantized_layers import (
     dense_like_plan,
     quantized_class,
 )
-from tfzoo.compress.wrapped_model import from_wrapper_config, wrapper_config
+from tfzoo.compress.wrapped_model import copy_model, from_wrapper_config, wrapper_config
 
 # What `prepare_qat(scheme=...)` fake-quantizes (see its docstring).
 SCHEMES = ("matmuls", "mixed")
@@ -308,7 +308,4 @@ def prepare_qat(model, layers=None, ema_decay=0.99, scheme="matmuls"):
         raise ValueError(
             f"`ema_decay` must be in [0, 1), e.g. 0.999. Received: ema_decay={ema_decay}"
         )
-    # Work on a copy: config round trip, then the same weights.
-    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
-    copy.set_weights(model.get_weights())
-    return QATModel(copy, layers=layers, ema_decay=ema_decay, scheme=scheme)
+    return QATModel(copy_model(model), layers=layers, ema_decay=ema_decay, scheme=scheme)

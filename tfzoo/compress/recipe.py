@@ -249,6 +249,7 @@ def recipe(
     from tfzoo.compress import layer_drop, pruning, schedules, structured
     from tfzoo.compress import qat as qat_module
     from tfzoo.compress import student as student_module
+    from tfzoo.compress.wrapped_model import copy_model
 
     x, y = _check(model, train, student_layers, prune, heads, ffn, keep_layers, sparsity,
                   recover, qat, quantize)  # fmt: skip
@@ -323,7 +324,8 @@ def recipe(
                 0.0, sparsity, begin_step=0, end_step=max(1, int(steps * 0.6)),
                 frequency=max(1, steps // 20),
             )  # fmt: skip
-            wrapped = pruning.prune_low_magnitude(dense, schedule)
+            # prune_low_magnitude shares the model's variables: prune a copy, not the caller's.
+            wrapped = pruning.prune_low_magnitude(copy_model(dense), schedule)
             _compile(wrapped, learning_rate / 2, steps, jit_compile)
             wrapped.fit(_dataset(x, np.asarray(y), batch_size), epochs=epochs, verbose=verbose,
                         callbacks=[pruning.UpdatePruningStep()])  # fmt: skip

@@ -1,4 +1,5 @@
-"""What the compression wrappers (`PrunedModel`, `QATModel`) share: their `.keras` config.
+"""What the compression wrappers (`PrunedModel`, `QATModel`) share: their `.keras` config, and
+`copy_model`, the copy a compression step works on so the caller's model stays as it was.
 
 Both wrap a tfzoo model; their config holds the wrapped model's serialized config under
 `"model"`, the wrapper's own options, and the Keras `name` and `trainable`.
@@ -19,3 +20,10 @@ def from_wrapper_config(cls, config, **decoders):
     for key, decode in decoders.items():
         config[key] = decode(config[key])
     return cls(**config)
+
+
+def copy_model(model):
+    """A new model from `model`'s config, holding copies of its weights."""
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    copy.set_weights(model.get_weights())
+    return copy
