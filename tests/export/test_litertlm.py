@@ -238,12 +238,18 @@ def test_prefill_chunk_overhanging_the_cache_end(float_bundle, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
 
 
-def test_int8_equals_keras_and_int4_runs(tmp_path):
-    lm = build("llama-tiny")
-    r8 = export(lm, tmp_path / "q8.litertlm", quantize="int8")
+def test_int8_equals_keras_and_int4_runs(tmp_path, monkeypatch):
+    from tfzoo.export.litertlm import model
+
+    calls, convert = [], model.convert
+    monkeypatch.setattr(model, "convert", lambda *a: calls.append(a[1:]) or convert(*a))
+    lm, conversions = build("llama-tiny"), {}
+    r8 = export(lm, tmp_path / "q8.litertlm", quantize="int8", conversions=conversions)
     assert r8["verified"] and r8["verification"]["greedy_match"]
     assert "dynamic_wi8_afp32" in r8["recipe"]["FULLY_CONNECTED (blocks)"]
-    r4 = export(lm, tmp_path / "q4.litertlm", quantize="int4", block_size=32)
+    r4 = export(lm, tmp_path / "q4.litertlm", quantize="int4", block_size=32,
+                conversions=conversions)  # fmt: skip
+    assert len(calls) == 1  # the int4 bundle reused the int8 one's conversion
     assert "int4" in r4["recipe"]["FULLY_CONNECTED (blocks)"]
     assert 0.0 <= r4["verification"]["token_agreement"] <= 1.0
     assert len(r4["verification"]["runtime_text"]) > 0

@@ -43,7 +43,8 @@ class LitertlmOptions:
     """The keyword arguments of `export_litertlm` (documented there), then the derived fields:
     `vocabulary_size` (set by the caller from the model), `backend` (a `tokenizers.Tokenizer`)
     and `chat_template` (set by `check_arguments`), `tflite_size` and `tflite_float_size` (bytes
-    of the bundled TFLite model and of its float32 version, set by `write`)."""
+    of the bundled TFLite model and of its float32 version) and `tflite_content` (the bundled
+    model itself, for the perplexity check), set by `write`."""
 
     quantize: str | None = None
     prefill_lengths: object = None
@@ -56,11 +57,13 @@ class LitertlmOptions:
     verify_new_tokens: int = VERIFY_NEW_TOKENS
     threads: int = 2
     perplexity_text: str | None = None
+    conversions: dict | None = None
     vocabulary_size: int | None = None
     backend: object = None
     chat_template: str | None = None
     tflite_size: int | None = None
     tflite_float_size: int | None = None
+    tflite_content: bytes | None = None
 
 
 def check_arguments(options):
@@ -89,11 +92,17 @@ def write(causal_lm, path, options):
     from tfzoo.export.litertlm import quantize as quantization
 
     max_tokens, lengths = options.max_tokens, options.prefill_lengths
+    # The embedding table is int8 in the model when quantized; the FULLY_CONNECTED weights are
+    # quantized by the recipe afterwards.
+    int8_embedding = options.quantize is not None
+    key = (id(causal_lm), max_tokens, tuple(lengths), int8_embedding)
+    cache = options.conversions if options.conversions is not None else {}
+    if key not in cache or cache[key][0] is not causal_lm:  # ids of dead models are reused
+        cache[key] = (causal_lm, model.convert(causal_lm, max_tokens, lengths, int8_embedding))
+    content = cache[key][1]
     if options.quantize is None:
-        content = model.convert(causal_lm, max_tokens, lengths)
         float_size = len(content)
-    else:  # the embedding table int8 in the model, the FULLY_CONNECTED weights by the recipe
-        content = model.convert(causal_lm, max_tokens, lengths, int8_embedding=True)
+    else:
         float_size = quantization.float_size(content, causal_lm)
         content = quantization.quantize_tflite(content, options.quantize, options.block_size)
     with tempfile.TemporaryDirectory(prefix="tfzoo-litertlm-") as temp:
@@ -105,6 +114,7 @@ def write(causal_lm, path, options):
         )
         bundle.write_bundle(path, tflite_path, options.backend.to_str(), metadata)
     options.tflite_size, options.tflite_float_size = len(content), float_size
+    options.tflite_content = content
     if options.quantize is None:
         return []
     return [

@@ -62,6 +62,9 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
                 perplexity (its TFLite model in ai_edge_litert) is compared with the float
                 Keras model's; int4 must be within 10% (`perplexity.BOUNDS`). Defaults to
                 held-out news articles (`perplexity.held_out_text`).
+            conversions: dict or `None`. A cache of float TFLite conversions to share between
+                exports of the same model (`several.export_bundles` passes one dict to each
+                call, so its int8 and int4 bundles are converted once). Default `None`.
 
     Returns:
         A dict: `path`, `format` (`"litertlm"`), `quantize`, `recipe` (per op type),
@@ -102,9 +105,7 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
         )
         verification = compare(causal_lm, result, options, exact=options.quantize != "int4")
         if options.quantize is not None:  # perplexity on held-out text vs float Keras
-            perplexity.apply(
-                verification, _perplexity(causal_lm, stage.artifact, options), options.quantize
-            )
+            perplexity.apply(verification, _perplexity(causal_lm, options), options.quantize)
         details = fmt.details(stage.artifact, None, options)
         ops = fmt.ops(stage.artifact)
         file_size = os.path.getsize(stage.artifact)
@@ -132,30 +133,25 @@ def export_litertlm(causal_lm, path, *, overwrite=False, **options):
     return report
 
 
-def _perplexity(causal_lm, bundle_path, options):
-    """The perplexity entry of a quantized bundle: its TFLite model (taken out of the bundle)
+def _perplexity(causal_lm, options):
+    """The perplexity entry of a quantized bundle: its TFLite model (the bytes `write` bundled)
     in ai_edge_litert against the float Keras model, on held-out text."""
-    import tempfile
-
-    from tfzoo.export.litertlm import reader
-
-    with tempfile.TemporaryDirectory(prefix="tfzoo-perplexity-") as temp:
-        tflite_path = reader.extract_tflite(bundle_path, os.path.join(temp, "model.tflite"))
-        return perplexity.check(
-            causal_lm,
-            tflite_path,
-            options.quantize,
-            lambda text: options.backend.encode(text, add_special_tokens=False).ids,
-            options.max_tokens,
-            options.start_token_id,
-            options.perplexity_text,
-            threads=options.threads,
-        )
+    return perplexity.check(
+        causal_lm,
+        options.tflite_content,
+        options.quantize,
+        lambda text: options.backend.encode(text, add_special_tokens=False).ids,
+        options.max_tokens,
+        options.start_token_id,
+        options.perplexity_text,
+        threads=options.threads,
+    )
 
 
 def _public_fields(options_class):
     """The fields of `LitertlmOptions` a caller sets (not those `check_arguments` derives)."""
     import dataclasses
 
-    derived = {"vocabulary_size", "backend", "chat_template", "tflite_size", "tflite_float_size"}
+    derived = {"vocabulary_size", "backend", "chat_template", "tflite_size", "tflite_float_size",
+               "tflite_content"}  # fmt: skip
     return [f for f in dataclasses.fields(options_class) if f.name not in derived]

@@ -75,10 +75,16 @@ class _TFLiteModel:
     signature, chunk after chunk, caches carried (whatever their layout: every input that is
     also an output, other than the tokens and positions, is a cache)."""
 
-    def __init__(self, tflite_path, threads):
+    def __init__(self, tflite, threads):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=tflite_path, num_threads=threads)
+        source = (
+            {"model_content": bytes(tflite)}
+            if isinstance(tflite, (bytes, bytearray))
+            else {"model_path": tflite}
+        )
+        self.interpreter = Interpreter(**source, num_threads=threads)
+        tflite_path = "the model" if "model_content" in source else tflite
         prefills = {
             int(name.split("_")[1]): name
             for name in self.interpreter.get_signature_list()
@@ -128,7 +134,8 @@ def perplexity(
 
     Args:
         causal_lm: the float Keras `CausalLM`.
-        tflite_path: str. The bundle's prefill/decode TFLite model (`reader.extract_tflite`).
+        tflite_path: str or bytes. The bundle's prefill/decode TFLite model: its path
+            (`reader.extract_tflite`) or its bytes.
         token_ids: ints. The text's tokens (without a start token).
         max_tokens: int. The bundle's context: windows are the largest multiple of the
             prefill length that fits it.
