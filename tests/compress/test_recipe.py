@@ -234,16 +234,19 @@ def test_distill_layers_qat_recipe_end_to_end(trained, tmp_path):
     assert stages == [
         "distill into 2 layers",
         "layers pruning (keep1), recovery: distill",
-        "quantization-aware training",
+        "quantization-aware training (mixed)",
     ]
     assert isinstance(result.model, compress.QATModel)
     assert result.model.backbone.num_layers == 1
     row = result.row
     assert row["verified"] and row["tflite_test_accuracy"] >= 0.9, row
     ops = compress.op_dtypes(row["path"])
-    # QAT: every matmul is int8 (1 block: q, k, v, output, 2 FFN; the classifier), 2 attention
-    # BATCH_MATMULs.
-    assert ops["FULLY_CONNECTED"] == {"int8": 7} and ops["BATCH_MATMUL"] == {"int8": 2}
+    # QAT for the post-training int8 layout (scheme "mixed"): q, k, v, output, FFN up and the
+    # classifier int8, the FFN down projection hybrid (float input), the 2 attention
+    # BATCH_MATMULs float, the token table an int8 GATHER.
+    assert ops["FULLY_CONNECTED"] == {"float32": 1, "int8": 6}
+    assert ops["BATCH_MATMUL"] == {"float32": 2} and ops["GATHER"].get("int8")
+    assert result.model.scheme == "mixed"
     path = str(tmp_path / "q.keras")
     result.model.save(path)
     again = keras.saving.load_model(path)
