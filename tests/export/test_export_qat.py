@@ -304,7 +304,8 @@ def test_mixed_qat_file_has_the_post_training_int8_layout(mixed):
     assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "MEAN"))  # LayerNorm
     # The token table is int8 and read by an int8 GATHER (the float one would be 4x larger).
     assert np.int8 in [d[0] for d in _ops_by_dtype(path, "GATHER")]
-    assert any("attention matmuls kept float" in n for n in report.notes)
+    assert any("attention matmuls and activations kept float" in n for n in report.notes)
+    assert all(d[0] == np.float32 for d in _ops_by_dtype(path, "TANH"))  # the pooler
     assert report.file_size <= 1.02 * ptq.file_size  # as small (measured: 0.92x on this model)
 
 

@@ -24,6 +24,9 @@ CALIBRATED_MODES = ("int8", "int8-full", "int16x8")
 #   XNNPACK: with it the file ran 1.6x slower than float32, without it 0.3x;
 # - RESHAPE / TRANSPOSE with int8 scales of their own cost 2.3 points.
 INT8_OPS = ("FULLY_CONNECTED", "GATHER")
+# A model trained with prepare_qat(scheme="mixed"): the int8 ops of these types that the
+# converter makes anyway are put back in float after conversion (`tflite_rewrites.float_ops`).
+MIXED_QAT_FLOAT_OPS = ("BATCH_MATMUL", "TANH", "GELU", "LOGISTIC")
 # quantize="int8": FULLY_CONNECTED ops whose output tensor name matches this pattern keep int8
 # weights but float32 inputs and outputs (TFLite's hybrid kernel, as in quantize="dynamic"):
 # the feed-forward down projection of tfzoo's `FeedForward` layer ("output") writes the
@@ -141,10 +144,14 @@ def convert_tflite(serving, quantize=None, calibration=None, allow_flex=False, i
     if quantize == "int8" and serving.float_attention:
         # The converter quantizes `probs · v` anyway (v and the output projection's input carry
         # fake-quant ranges, softmax has a fixed int8 scale): put it back in float, as XNNPACK
-        # has no int8 BATCH_MATMUL.
-        content, floated = tflite_rewrites.float_batch_matmuls(content)
+        # has no int8 BATCH_MATMUL. The activations after an int8 projection too (the pooler's
+        # TANH): their int8 output has a fixed scale (1/128), a rounding QAT did not train with.
+        content, floated = tflite_rewrites.float_ops(content, MIXED_QAT_FLOAT_OPS)
         if floated:
-            notes.append(f"{floated} attention matmuls kept float (XNNPACK runs float ones)")
+            notes.append(
+                f"{floated} attention matmuls and activations kept float, as in post-training "
+                f"int8 (XNNPACK runs float BATCH_MATMUL)"
+            )
     if quantize == "int8" and serving.is_qat:
         # A model trained with prepare_qat(scheme="mixed") leaves its feed-forward down
         # projections float: they get int8 weights with float activations, as in post-training

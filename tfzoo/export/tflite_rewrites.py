@@ -1,8 +1,9 @@
 """Rewrites of a converted TFLite flatbuffer that the converter cannot be asked for.
 
 `hybrid_fully_connected` gives chosen float `FULLY_CONNECTED` ops int8 weights with float
-activations (post-training and quantization-aware `quantize="int8"`); `float_batch_matmuls` puts
-int8 `BATCH_MATMUL` ops back in float (quantization-aware `scheme="mixed"`). Each reads and
+activations (post-training and quantization-aware `quantize="int8"`); `float_ops` puts
+int8 ops of chosen types (`BATCH_MATMUL`, `TANH`) back in float (quantization-aware
+`scheme="mixed"`). Each reads and
 writes the bytes of a whole model; `op_types_and_fc_outputs` reads one.
 """
 
@@ -90,13 +91,15 @@ def hybrid_fully_connected(content, output_names):
     return flatbuffer_utils.convert_object_to_bytearray(model), changed
 
 
-def float_batch_matmuls(content):
-    """Makes every int8 `BATCH_MATMUL` of a TFLite model compute in float.
+def float_ops(content, op_names=("BATCH_MATMUL",)):
+    """Makes every int8 op of the types `op_names` (e.g. `"BATCH_MATMUL"`, `"TANH"`) compute in
+    float.
 
     An int8 input produced by a `QUANTIZE` of a float tensor is read as that float tensor (the
     `QUANTIZE` is dropped when nothing else reads it); another int8 input gets a `DEQUANTIZE`. An
-    int8 output is written in float and re-quantized to the original tensor, so the ops after it
-    are unchanged.
+    int8 output is written in float: the ops that only `DEQUANTIZE` it read the float tensor
+    instead (those `DEQUANTIZE` ops are dropped); otherwise it is re-quantized to the original
+    tensor, so the ops after it are unchanged.
 
     Returns:
         `(content, number of ops changed)`.
@@ -104,50 +107,84 @@ def float_batch_matmuls(content):
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    ops_enum, int8 = schema.BuiltinOperator, schema.TensorType.INT8
+    wanted = {getattr(schema.BuiltinOperator, name) for name in op_names}
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
     kind = _opcode_kinds(model)
     changed = 0
     for graph in model.subgraphs:
-        tensors = graph.tensors
-        producer = {o: op for op in graph.operators for o in op.outputs}
-        operators = []
-        for op in graph.operators:
-            quantized = [i for i in op.inputs if i >= 0 and tensors[i].type == int8]
-            if kind(op) != ops_enum.BATCH_MATMUL or not quantized:
-                operators.append(op)
-                continue
-            inputs = list(op.inputs)
-            for position, index in enumerate(inputs):
-                if index not in quantized:
-                    continue
-                source = producer.get(index)
-                if (
-                    source is not None
-                    and kind(source) == ops_enum.QUANTIZE
-                    and (tensors[source.inputs[0]].type == schema.TensorType.FLOAT32)
-                ):
-                    inputs[position] = source.inputs[0]
-                else:
-                    twin = _float_twin(tensors, index, "dequantized")
-                    operators.append(_new_op(model, ops_enum.DEQUANTIZE, [index], [twin]))
-                    inputs[position] = twin
-            op.inputs = inputs
-            operators.append(op)
-            out = op.outputs[0]
-            if tensors[out].type == int8:
-                twin = _float_twin(tensors, out, "float")
-                op.outputs = [twin]
-                operators.append(_new_op(model, ops_enum.QUANTIZE, [twin], [out]))
-            changed += 1
+        operators, count = _float_ops_in(graph, model, kind, wanted)
+        changed += count
         # Drop the QUANTIZE ops nothing reads any more.
         read = {i for op in operators for i in op.inputs} | set(graph.outputs)
         graph.operators = [
-            op for op in operators if kind(op) != ops_enum.QUANTIZE or op.outputs[0] in read
+            op
+            for op in operators
+            if kind(op) != schema.BuiltinOperator.QUANTIZE or op.outputs[0] in read
         ]
     if not changed:
         return content, 0
     return flatbuffer_utils.convert_object_to_bytearray(model), changed
+
+
+def _float_ops_in(graph, model, kind, wanted):
+    """`float_ops` on one subgraph: the new operator list and the number of ops changed."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    ops_enum, int8, float32 = (
+        schema.BuiltinOperator,
+        schema.TensorType.INT8,
+        schema.TensorType.FLOAT32,
+    )
+    tensors = graph.tensors
+    producer = {o: op for op in graph.operators for o in op.outputs}
+    readers = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            readers.setdefault(i, []).append(op)
+    operators, renamed, dropped, changed = [], {}, set(), 0
+    for op in graph.operators:
+        if id(op) in dropped:
+            continue
+        op.inputs = [renamed.get(i, i) for i in op.inputs]
+        quantized = [i for i in op.inputs if i >= 0 and tensors[i].type == int8]
+        out = op.outputs[0] if len(op.outputs) else -1
+        if kind(op) not in wanted or not (quantized or tensors[out].type == int8):
+            operators.append(op)
+            continue
+        inputs = list(op.inputs)
+        for position, index in enumerate(inputs):
+            if index not in quantized:
+                continue
+            source = producer.get(index)
+            if (
+                source is not None
+                and kind(source) == ops_enum.QUANTIZE
+                and (tensors[source.inputs[0]].type == float32)
+            ):
+                inputs[position] = source.inputs[0]
+            else:
+                twin = _float_twin(tensors, index, "dequantized")
+                operators.append(_new_op(model, ops_enum.DEQUANTIZE, [index], [twin]))
+                inputs[position] = twin
+        op.inputs = inputs
+        operators.append(op)
+        if tensors[out].type == int8:
+            twin = _float_twin(tensors, out, "float")
+            op.outputs = [twin]
+            after = readers.get(out, [])
+            if (
+                after
+                and out not in graph.outputs
+                and all(kind(r) == ops_enum.DEQUANTIZE for r in after)
+            ):
+                for r in after:  # read the float tensor where they read its dequantized copy
+                    renamed[r.outputs[0]] = twin
+                    dropped.add(id(r))
+            else:
+                operators.append(_new_op(model, ops_enum.QUANTIZE, [twin], [out]))
+        changed += 1
+    graph.outputs = [renamed.get(i, i) for i in graph.outputs]
+    return operators, changed
 
 
 def _opcode_kinds(model):
