@@ -183,25 +183,13 @@ def _measure_row(name, model, args, data, x_comp, y_comp, timings):
         options["transfer"] = data["transfer"]
     _log(f"{name}: recipe {RECIPES[name]}")
     start = time.perf_counter()
-    result = recipe(
-        model,
-        (x_comp, y_comp),
-        (data["x_test"], data["test_y"]),
-        path=os.path.join(args.work_dir, "tflite", f"{name}.tflite"),
-        epochs=args.recovery_epochs if name in RECOVERED_ROWS else args.compress_epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        calibration_examples=args.calibration_examples,
-        # The same length: time the accuracy file itself (one export per row).
-        latency=None
-        if args.latency_sequence_length == args.sequence_length
-        else (data["latency_sample"], data["calibration_long"], args.latency_sequence_length),
-        latency_runs=args.latency_runs,
-        threads=args.threads,
-        cache_dir=os.path.join(args.work_dir, "stages", name),
-        verbose=2,
-        **options,
-    )
+    try:
+        result = _run_recipe(recipe, name, model, args, data, x_comp, y_comp, options)
+    except ValueError as error:  # e.g. int8-full with an op the converter left in float
+        _log(f"{name}: not run: {error}")
+        row = {"name": name, "not_run": str(error)}
+        _atomic_json(cache, row)
+        return row
     timings[f"{name}_s"] = time.perf_counter() - start
     row = {"name": name, **result.row}
     backbone = getattr(result.model, "backbone", None)
@@ -220,6 +208,28 @@ def _measure_row(name, model, args, data, x_comp, y_comp, timings):
     )
     _atomic_json(cache, row)
     return row
+
+
+def _run_recipe(recipe, name, model, args, data, x_comp, y_comp, options):
+    return recipe(
+        model,
+        (x_comp, y_comp),
+        (data["x_test"], data["test_y"]),
+        path=os.path.join(args.work_dir, "tflite", f"{name}.tflite"),
+        epochs=args.recovery_epochs if name in RECOVERED_ROWS else args.compress_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        calibration_examples=args.calibration_examples,
+        # The same length: time the accuracy file itself (one export per row).
+        latency=None
+        if args.latency_sequence_length == args.sequence_length
+        else (data["latency_sample"], data["calibration_long"], args.latency_sequence_length),
+        latency_runs=args.latency_runs,
+        threads=args.threads,
+        cache_dir=os.path.join(args.work_dir, "stages", name),
+        verbose=2,
+        **options,
+    )
 
 
 def _interleaved_latency(args, rows, sample, rounds=5):
