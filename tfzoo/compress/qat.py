@@ -18,6 +18,11 @@ Converted with `tf.lite.TFLiteConverter` and `optimizations=[tf.lite.Optimize.DE
 embedding gathers, layer norms, softmax, the activations (GELU, tanh, SiLU), RoPE and the
 residual adds stay float (see docs/compression-quantization.md).
 
+That is the default `scheme="matmuls"`. `scheme="mixed"` trains for the layout of the
+post-training `quantize="int8"` file instead: the attention matmuls are not fake-quantized (and
+stay float in the file), the token-embedding table is (an int8 `GATHER`), and the feed-forward
+down projections train in float and get int8 weights with float activations in the file.
+
 Why tfzoo writes its own: tfmot 0.8.1 refuses Keras 3 models, and Keras 3's
 `model.quantize("int8")` produces models the TFLite converter rejects.
 
