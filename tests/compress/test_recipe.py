@@ -286,21 +286,27 @@ def test_tiny_recipe_end_to_end_and_cache(trained, tmp_path):
     "stages",
     [
         dict(prune="magnitude", sparsity=0.5),  # once pruned the caller's model in place
+        dict(prune="magnitude", sparsity=0.5, recover="labels"),
         dict(prune="structured", heads=1, ffn=0.25, recover="labels"),
         dict(student_layers=1),
         dict(qat=True),
     ],
-    ids=["magnitude", "structured", "student", "qat"],
+    ids=["magnitude", "magnitude-labels", "structured", "student", "qat"],
 )
 def test_recipe_leaves_the_callers_model_unchanged(trained, stages):
     """Every stage trains a copy: the model passed in keeps its weights (the benchmark builds
     all of its rows from one fine-tuned model)."""
     model, (x, y), _ = trained
     before = [w.copy() for w in model.get_weights()]
-    compress.recipe(model, ({k: v[:32] for k, v in x.items()}, y[:32]), None, epochs=1,
-                    batch_size=16, quantize="int8", **FAST, **stages)  # fmt: skip
+    result = compress.recipe(model, ({k: v[:32] for k, v in x.items()}, y[:32]), None,
+                             epochs=1, batch_size=16, quantize="int8", **FAST, **stages)  # fmt: skip
+    if stages.get("prune") == "magnitude":  # pruned while distilling or on the labels
+        sparsity = compress.sparsity_report(result.model)  # the pooler and head stay dense
+        blocks = [v for k, v in sparsity.items() if k.startswith("transformer_layer")]
+        assert len(blocks) == 18 and all(0.45 <= v <= 0.55 for v in blocks), sparsity
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+    assert model.trainable  # the distillation stages freeze their teacher only while training
 
 
 # --- the command line ------------------------------------------------------------------------------

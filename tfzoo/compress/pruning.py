@@ -419,33 +419,51 @@ class UpdatePruningStep(keras.callbacks.Callback):
     goes from -1 to 0 when training first begins, then +1 before every training batch, and the
     masks are recomputed when `schedule(step)` says so. Needs `steps_per_execution=1`.
 
+    Args:
+        pruned: a `PrunedModel` trained by another model's `fit` (e.g. a `tfzoo.train.Distiller`
+            whose student is `pruned.wrapped`): this callback then drives its schedule and also
+            applies its masks after every batch (what `PrunedModel`'s own train step does).
+            `None` (the default) drives the model being fit.
+
     Example:
 
     >>> pruned.fit(ds, epochs=2, callbacks=[tfzoo.compress.UpdatePruningStep()])
     """
 
+    def __init__(self, pruned=None):
+        super().__init__()
+        self.pruned = pruned
+
+    @property
+    def _pruned(self):
+        return self.pruned if self.pruned is not None else self.model
+
     def on_train_begin(self, logs=None):
-        if not isinstance(self.model, PrunedModel):
+        if not isinstance(self._pruned, PrunedModel):
             raise ValueError(
                 "UpdatePruningStep drives a model from tfzoo.compress.prune_low_magnitude; this "
-                f"model is a {type(self.model).__name__}."
+                f"model is a {type(self._pruned).__name__}."
             )
         if int(getattr(self.model, "steps_per_execution", 1) or 1) != 1:
             raise ValueError(
                 "Pruning updates masks between training batches: compile the pruned model with "
                 "steps_per_execution=1."
             )
-        state = self.model.pruning_state
-        if self.model.pruning_step == -1:
+        state = self._pruned.pruning_state
+        if self._pruned.pruning_step == -1:
             state.step.assign(0)
 
     def on_train_batch_begin(self, batch, logs=None):
-        state = self.model.pruning_state
-        step = self.model.pruning_step + 1
-        state.step.assign(step)
-        should_prune, sparsity = self.model.schedule(step)
+        pruned = self._pruned
+        step = pruned.pruning_step + 1
+        pruned.pruning_state.step.assign(step)
+        should_prune, sparsity = pruned.schedule(step)
         if should_prune:
-            self.model.update_masks(sparsity)
+            pruned.update_masks(sparsity)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.pruned is not None:  # another model's train step: keep pruned weights at 0
+            self.pruned.apply_masks()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.model.apply_masks()
+        self._pruned.apply_masks()

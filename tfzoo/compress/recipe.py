@@ -16,8 +16,8 @@ Stages, in this fixed order (each optional):
    `keep_layers` blocks, `drop_layers`) or `"magnitude"` (gradual sparsity). Structured and
    layer pruning recover with distillation from the unpruned model: its logits and every kept
    block's hidden states (`recover="distill"`), or with the labels alone (`recover="labels"`).
-   Magnitude pruning trains on the labels (its masks are applied inside `PrunedModel`'s own
-   train step).
+   Magnitude pruning (gradual, to `sparsity`) trains the same way while its masks tighten:
+   distillation from the dense model (`recover="distill"`) or the labels.
 3. qat: `prepare_qat`, then a fine-tune on the labels: `scheme="mixed"` for `quantize="int8"`
    (the post-training int8 file's layout: as small and as fast), `"matmuls"` for `"int8-full"`.
 4. export: `quantize` `None` (float32), `"dynamic"`, `"int8"` or `"int8-full"`; with
@@ -167,10 +167,11 @@ def _compile(model, learning_rate, steps, jit_compile="auto"):
     return model
 
 
-def _distill(teacher, student, ds, steps, opts, hidden_layers=None):
+def _distill(teacher, student, ds, steps, opts, hidden_layers=None, callbacks=None):
     """`Distiller` fit; hidden-state projections between equal widths start as the identity."""
     from tfzoo.train import Distiller
 
+    trainable = teacher.trainable  # the Distiller freezes the teacher (the caller's model)
     distiller = Distiller(
         teacher, student, temperature=opts["temperature"], alpha=opts["alpha"],
         hidden_layers=hidden_layers, hidden_weight=opts["hidden_weight"],
@@ -182,7 +183,10 @@ def _distill(teacher, student, ds, steps, opts, hidden_layers=None):
     distiller.compile(
         optimizer=_optimizer(opts["learning_rate"], steps), jit_compile=opts["jit_compile"]
     )
-    distiller.fit(ds, epochs=opts["epochs"], verbose=opts["verbose"])
+    try:
+        distiller.fit(ds, epochs=opts["epochs"], verbose=opts["verbose"], callbacks=callbacks)
+    finally:
+        teacher.trainable = trainable
     return student
 
 
@@ -220,7 +224,9 @@ def recipe(
             whole counts per block. Default `0.4` each.
         keep_layers: int. For `"layers"`: blocks to keep (chosen by `layer_importance`).
         sparsity: float. For `"magnitude"`. Defaults to `0.5`.
-        recover: `"distill"` (logits + hidden states of the unpruned model) or `"labels"`.
+        recover: `"distill"` (logits + hidden states of the unpruned model) or `"labels"`:
+            how structured pruning and layer dropping recover, and how magnitude pruning
+            trains while it prunes.
         qat: bool. Quantization-aware fine-tune before export (needs an int8 `quantize`).
         quantize: `None`, `"dynamic"`, `"int8"` or `"int8-full"`. Defaults to `"int8"`.
         path: the `.tflite` path, or `None` to skip export (the row then has Keras numbers).
@@ -326,12 +332,20 @@ def recipe(
             )  # fmt: skip
             # prune_low_magnitude shares the model's variables: prune a copy, not the caller's.
             wrapped = pruning.prune_low_magnitude(copy_model(dense), schedule)
-            _compile(wrapped, learning_rate / 2, steps, jit_compile)
-            wrapped.fit(_dataset(x, np.asarray(y), batch_size), epochs=epochs, verbose=verbose,
-                        callbacks=[pruning.UpdatePruningStep()])  # fmt: skip
+            ds = _dataset(x, np.asarray(y, "int32"), batch_size)
+            if recover == "distill":  # the pruned copy imitates the dense model as it goes
+                pairs = [(i, i) for i in range(dense.backbone.num_layers)]
+                _distill(dense, wrapped.wrapped, ds, steps,
+                         dict(opts, learning_rate=learning_rate / 2), hidden_layers=pairs,
+                         callbacks=[pruning.UpdatePruningStep(wrapped)])  # fmt: skip
+            else:
+                _compile(wrapped, learning_rate / 2, steps, jit_compile)
+                wrapped.fit(ds, epochs=epochs, verbose=verbose,
+                            callbacks=[pruning.UpdatePruningStep()])  # fmt: skip
             return pruning.strip_pruning(wrapped)
 
-        stage(f"magnitude pruning to {sparsity}", f"magnitude{sparsity}", build_sparse)
+        stage(f"magnitude pruning to {sparsity}, recovery: {recover}",
+              f"magnitude{sparsity}_{recover}", build_sparse)  # fmt: skip
 
     if qat:
 
